@@ -1,0 +1,56 @@
+// Command cluster brings the course's 3-node kind cluster up or down (make cluster,
+// make cluster-down), with the same code and knobs as the e2e suite and the lab.
+//
+//	cluster up      create (or reuse) the cluster and wait until it is ready
+//	cluster down    delete it, and lower the egress guard once no kind cluster is left
+//	cluster kubeconfig   print the private kubeconfig path
+//
+// Knobs: KIND_CLUSTER_NAME, OFFLINE, KIND_NODE_IMAGE, EGRESS_GUARD (see README).
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/headless-e2e/headless-e2e/internal/cluster"
+	"github.com/headless-e2e/headless-e2e/internal/versions"
+)
+
+func main() {
+	if len(os.Args) != 2 {
+		fmt.Fprintln(os.Stderr, "usage: cluster up | down | kubeconfig")
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	root, err := os.Getwd()
+	if err != nil {
+		fail(err)
+	}
+	s := cluster.SettingsFromEnv()
+	opts := s.Options(root, versions.MustLoad())
+	switch os.Args[1] {
+	case "up":
+		c, err := cluster.Up(ctx, opts...)
+		if err != nil {
+			fail(err)
+		}
+		fmt.Printf("kubectl: export KUBECONFIG=%s\n", c.Kubeconfig)
+	case "down":
+		if err := cluster.Down(ctx, opts...); err != nil {
+			fail(err)
+		}
+	case "kubeconfig":
+		fmt.Println(cluster.DefaultKubeconfig(s.Name))
+	default:
+		fail(fmt.Errorf("unknown command %q", os.Args[1]))
+	}
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "error:", err)
+	os.Exit(1)
+}

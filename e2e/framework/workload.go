@@ -1,0 +1,155 @@
+package framework
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strings"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"sigs.k8s.io/e2e-framework/klient/decoder"
+	"sigs.k8s.io/e2e-framework/klient/k8s"
+	"sigs.k8s.io/e2e-framework/klient/k8s/resources"
+
+	"github.com/headless-e2e/headless-e2e/internal/cluster"
+)
+
+// DeployInput is the course's manifests and where to create them.
+type DeployInput struct {
+	Resources *resources.Resources
+	Namespace string
+	Manifests fs.FS
+	Pattern   string // e.g. "headless/*.yaml"
+	// Images maps an image named in the manifests to the one to run instead (the knob that
+	// runs the course's original images, or any other server on :8080 and client with nslookup).
+	Images map[string]string
+	// Mutate, when set, changes each object before it is created (a test that breaks the
+	// Service on purpose, say).
+	Mutate func(k8s.Object)
+}
+
+// Deploy creates every object of the manifests in the namespace.
+func Deploy(ctx context.Context, in DeployInput) error {
+	return decoder.DecodeEachFile(ctx, in.Manifests, in.Pattern, func(ctx context.Context, obj k8s.Object) error {
+		obj.SetNamespace(in.Namespace)
+		if spec := podSpec(obj); spec != nil {
+			for i, c := range spec.Containers {
+				if img, ok := in.Images[c.Image]; ok {
+					spec.Containers[i].Image = img
+				}
+			}
+		}
+		if in.Mutate != nil {
+			in.Mutate(obj)
+		}
+		if err := in.Resources.Create(ctx, obj); err != nil {
+			return fmt.Errorf("creating %s %s: %w", obj.GetObjectKind().GroupVersionKind().Kind, obj.GetName(), err)
+		}
+		return nil
+	})
+}
+
+func podSpec(obj k8s.Object) *corev1.PodSpec {
+	switch o := obj.(type) {
+	case *appsv1.StatefulSet:
+		return &o.Spec.Template.Spec
+	case *appsv1.Deployment:
+		return &o.Spec.Template.Spec
+	case *corev1.Pod:
+		return &o.Spec
+	}
+	return nil
+}
+
+// WaitPodsInput names the pods to wait for.
+type WaitPodsInput struct {
+	Client    kubernetes.Interface
+	Namespace string
+	Selector  string // label selector
+	Count     int
+	Timeout   time.Duration
+}
+
+// fatalWaiting are container states that will not fix themselves within a test's patience:
+// fail at once with the pod's events instead of waiting out the deadline.
+var fatalWaiting = map[string]bool{
+	"ImagePullBackOff": true, "ErrImagePull": true, "ErrImageNeverPull": true, "InvalidImageName": true,
+	"CrashLoopBackOff": true, "CreateContainerConfigError": true, "CreateContainerError": true, "RunContainerError": true,
+}
+
+// WaitPodsReady waits until exactly Count pods match Selector and all are Ready. A pod stuck in
+// a state that will not recover (ImagePullBackOff, CrashLoopBackOff...) fails it at once,
+// with the pod's events and its last log lines.
+func WaitPodsReady(ctx context.Context, in WaitPodsInput) ([]corev1.Pod, error) {
+	var ready []corev1.Pod
+	err := cluster.Poll(ctx, fmt.Sprintf("waiting for %d Ready pods %s in %s", in.Count, in.Selector, in.Namespace), in.Timeout, 100*time.Millisecond,
+		func(ctx context.Context) (bool, string, error) {
+			pods, err := in.Client.CoreV1().Pods(in.Namespace).List(ctx, metav1.ListOptions{LabelSelector: in.Selector})
+			if err != nil {
+				return false, err.Error(), nil
+			}
+			var states []string
+			ready = ready[:0]
+			for _, p := range pods.Items {
+				if reason := stuck(p); reason != "" {
+					return false, "", fmt.Errorf("pod %s is stuck in %s:\n%s", p.Name, reason, PodReport(ctx, in.Client, p))
+				}
+				if p.DeletionTimestamp == nil && PodReady(p) {
+					ready = append(ready, p)
+				}
+				states = append(states, fmt.Sprintf("%s %s ready=%v", p.Name, p.Status.Phase, PodReady(p)))
+			}
+			sort.Strings(states)
+			return len(ready) == in.Count && len(pods.Items) == in.Count, strings.Join(states, ", "), nil
+		})
+	return ready, err
+}
+
+func stuck(p corev1.Pod) string {
+	for _, cs := range append(p.Status.InitContainerStatuses, p.Status.ContainerStatuses...) {
+		if w := cs.State.Waiting; w != nil && fatalWaiting[w.Reason] {
+			return fmt.Sprintf("%s (container %s: %s)", w.Reason, cs.Name, w.Message)
+		}
+	}
+	return ""
+}
+
+// PodReady reports the pod's Ready condition.
+func PodReady(p corev1.Pod) bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+// PodReport is what one needs to see of a failing pod: its events and its containers' last
+// log lines (previous run too, for a crash loop).
+func PodReport(ctx context.Context, client kubernetes.Interface, p corev1.Pod) string {
+	var b strings.Builder
+	events, err := client.CoreV1().Events(p.Namespace).List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.name=" + p.Name})
+	if err == nil {
+		fmt.Fprintf(&b, "  events of pod %s:\n", p.Name)
+		sort.Slice(events.Items, func(i, j int) bool { return events.Items[i].LastTimestamp.Before(&events.Items[j].LastTimestamp) })
+		for _, e := range events.Items {
+			fmt.Fprintf(&b, "    %s %s x%d: %s\n", e.Type, e.Reason, e.Count, e.Message)
+		}
+	}
+	tail := int64(20)
+	for _, c := range p.Spec.Containers {
+		for _, previous := range []bool{false, true} {
+			logs, err := client.CoreV1().Pods(p.Namespace).GetLogs(p.Name, &corev1.PodLogOptions{Container: c.Name, TailLines: &tail, Previous: previous}).DoRaw(ctx)
+			if err == nil && len(logs) > 0 {
+				fmt.Fprintf(&b, "  last log lines of container %s (previous run: %v):\n    %s\n", c.Name, previous,
+					strings.ReplaceAll(strings.TrimSpace(string(logs)), "\n", "\n    "))
+			}
+		}
+	}
+	return b.String()
+}

@@ -1,0 +1,230 @@
+// Package cluster creates, reuses and deletes the course's 3-node kind cluster through the
+// kind Go library, so the kind version in go.mod is the only one (no kind binary is shelled
+// out to or installed). `make cluster`, the e2e suite and the lab all go through it.
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	kindcluster "sigs.k8s.io/kind/pkg/cluster"
+	"sigs.k8s.io/kind/pkg/apis/config/v1alpha4"
+	kindcmd "sigs.k8s.io/kind/pkg/cmd"
+	"sigs.k8s.io/kind/pkg/log"
+)
+
+// The cluster's address ranges, set explicitly (they are kind's defaults) because the egress
+// guard blackholes exactly these on the host.
+const (
+	PodSubnet     = "10.244.0.0/16"
+	ServiceSubnet = "10.96.0.0/16"
+)
+
+// Config is the course's cluster: one control plane and two workers, which kind names
+// <name>-control-plane, <name>-worker and <name>-worker2. No host port mappings.
+func Config() *v1alpha4.Cluster {
+	c := &v1alpha4.Cluster{
+		Nodes: []v1alpha4.Node{{Role: v1alpha4.ControlPlaneRole}, {Role: v1alpha4.WorkerRole}, {Role: v1alpha4.WorkerRole}},
+		Networking: v1alpha4.Networking{PodSubnet: PodSubnet, ServiceSubnet: ServiceSubnet},
+	}
+	v1alpha4.SetDefaultsCluster(c)
+	return c
+}
+
+// Cluster is a kind cluster this process can reach through a private kubeconfig.
+type Cluster struct {
+	Name       string
+	Kubeconfig string
+	// Created is true when this process created the cluster; only then may its teardown
+	// delete it. A reused cluster belongs to whoever made it.
+	Created   bool
+	NodeImage ImageChoice
+	provider  *kindcluster.Provider
+}
+
+type options struct {
+	name        string
+	kubeconfig  string
+	egressGuard string // script; "" means no guard
+	image       ImageEnv
+	logger      log.Logger
+	out         io.Writer
+}
+
+// Option configures Up and Down.
+type Option func(*options)
+
+// WithName sets the kind cluster name (default "kind", as in the course).
+func WithName(name string) Option { return func(o *options) { o.name = name } }
+
+// WithKubeconfig sets where the private kubeconfig is written (default: under the cache dir,
+// never ~/.kube/config, which belongs to the user).
+func WithKubeconfig(path string) Option { return func(o *options) { o.kubeconfig = path } }
+
+// WithEgressGuard runs script `up CIDR...` before creating a cluster and `down` after deleting
+// the last one, so nothing a cluster sends leaves this machine.
+func WithEgressGuard(script string) Option { return func(o *options) { o.egressGuard = script } }
+
+// WithImageEnv sets how the node image is chosen (see ChooseNodeImage).
+func WithImageEnv(e ImageEnv) Option { return func(o *options) { o.image = e } }
+
+// WithOutput sends progress lines (and kind's own status output) to w.
+func WithOutput(w io.Writer) Option { return func(o *options) { o.out = w } }
+
+func newOptions(opts []Option) *options {
+	o := &options{name: "kind", out: os.Stderr, logger: kindcmd.NewLogger()}
+	for _, opt := range opts {
+		opt(o)
+	}
+	if o.kubeconfig == "" {
+		o.kubeconfig = DefaultKubeconfig(o.name)
+	}
+	return o
+}
+
+// DefaultKubeconfig is the private kubeconfig path for a cluster name.
+func DefaultKubeconfig(name string) string {
+	dir := os.Getenv("HEADLESS_E2E_CACHE")
+	if dir == "" {
+		base, err := os.UserCacheDir()
+		if err != nil {
+			base = os.TempDir()
+		}
+		dir = filepath.Join(base, "headless-e2e")
+	}
+	return filepath.Join(dir, "kube", name+".kubeconfig")
+}
+
+// Up reuses the named cluster if it exists, else creates it, then writes a private kubeconfig
+// (mode 0600 in a 0700 directory) and waits until every node is Ready and CoreDNS is Available.
+func Up(ctx context.Context, opts ...Option) (*Cluster, error) {
+	o := newOptions(opts)
+	p := kindcluster.NewProvider(kindcluster.ProviderWithDocker(), kindcluster.ProviderWithLogger(o.logger))
+	c := &Cluster{Name: o.name, Kubeconfig: o.kubeconfig, provider: p}
+	if err := os.MkdirAll(filepath.Dir(o.kubeconfig), 0o700); err != nil {
+		return nil, err
+	}
+	existing, err := p.List()
+	if err != nil {
+		return nil, fmt.Errorf("listing kind clusters (is docker running? make docker): %w", err)
+	}
+	start := time.Now()
+	if slices.Contains(existing, o.name) {
+		if err := c.checkShape(); err != nil {
+			return nil, err
+		}
+		cfg, err := p.KubeConfig(o.name, false)
+		if err != nil {
+			return nil, fmt.Errorf("reading kubeconfig of existing cluster %q: %w", o.name, err)
+		}
+		if err := os.WriteFile(o.kubeconfig, []byte(cfg), 0o600); err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(o.out, "cluster %q exists: reusing it (it will not be deleted)\n", o.name)
+	} else {
+		choice, err := ChooseNodeImage(o.image)
+		if err != nil {
+			return nil, err
+		}
+		c.NodeImage = choice
+		fmt.Fprintf(o.out, "node image %s (%s)\n", choice.Image, choice.Reason)
+		if err := checkNameFree(o.name); err != nil {
+			return nil, err
+		}
+		if o.egressGuard != "" {
+			if err := run(ctx, o.out, o.egressGuard, "up", PodSubnet, ServiceSubnet); err != nil {
+				return nil, fmt.Errorf("egress guard: %w", err)
+			}
+		}
+		err = p.Create(o.name,
+			kindcluster.CreateWithV1Alpha4Config(Config()),
+			kindcluster.CreateWithNodeImage(choice.Image),
+			kindcluster.CreateWithKubeconfigPath(o.kubeconfig),
+			kindcluster.CreateWithDisplayUsage(false),
+			kindcluster.CreateWithDisplaySalutation(false))
+		if err != nil {
+			return nil, fmt.Errorf("creating kind cluster %q: %w", o.name, err)
+		}
+		c.Created = true
+		if err := os.Chmod(o.kubeconfig, 0o600); err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(o.out, "kind created cluster %q in %s\n", o.name, time.Since(start).Round(100*time.Millisecond))
+	}
+	if err := WaitReady(ctx, o.kubeconfig, 3*time.Minute, o.out); err != nil {
+		return c, err
+	}
+	fmt.Fprintf(o.out, "cluster %q ready (all nodes Ready, CoreDNS Available) %s after start\n", o.name, time.Since(start).Round(100*time.Millisecond))
+	return c, nil
+}
+
+// checkShape refuses to reuse a cluster that is not the course's 1 control plane + 2 workers.
+func (c *Cluster) checkShape() error {
+	nodes, err := c.provider.ListNodes(c.Name)
+	if err != nil {
+		return err
+	}
+	var names []string
+	for _, n := range nodes {
+		names = append(names, n.String())
+	}
+	slices.Sort(names)
+	want := []string{c.Name + "-control-plane", c.Name + "-worker", c.Name + "-worker2"}
+	if !slices.Equal(names, want) {
+		return fmt.Errorf("kind cluster %q exists with nodes %v, but the course needs %v: delete it (make cluster-down KIND_CLUSTER_NAME=%s) or choose another name (KIND_CLUSTER_NAME=...)",
+			c.Name, names, want, c.Name)
+	}
+	return nil
+}
+
+// checkNameFree catches containers that hold the node names without belonging to a kind
+// cluster kind can see (kind would fail much later, with a docker conflict).
+func checkNameFree(name string) error {
+	out, err := exec.Command("docker", "ps", "--all", "--filter", "name=^"+name+"-(control-plane|worker|worker2)$", "--format", "{{.Names}}").Output()
+	if err != nil {
+		return fmt.Errorf("asking docker for containers named %s-*: %w", name, err)
+	}
+	if taken := strings.Fields(string(out)); len(taken) > 0 {
+		return fmt.Errorf("cluster name %q is taken: docker already has containers %v that are not a kind cluster: remove them (docker rm -f %s) or choose another name (KIND_CLUSTER_NAME=...)",
+			name, taken, strings.Join(taken, " "))
+	}
+	return nil
+}
+
+// Down deletes the named cluster and its kubeconfig, and lowers the egress guard once no kind
+// cluster is left.
+func Down(ctx context.Context, opts ...Option) error {
+	o := newOptions(opts)
+	p := kindcluster.NewProvider(kindcluster.ProviderWithDocker(), kindcluster.ProviderWithLogger(o.logger))
+	if err := p.Delete(o.name, o.kubeconfig); err != nil {
+		return fmt.Errorf("deleting kind cluster %q: %w", o.name, err)
+	}
+	_ = os.Remove(o.kubeconfig)
+	if o.egressGuard != "" {
+		left, err := p.List()
+		if err != nil {
+			return err
+		}
+		if len(left) == 0 {
+			return run(ctx, o.out, o.egressGuard, "down")
+		}
+		fmt.Fprintf(o.out, "egress guard stays up: clusters %v still run\n", left)
+	}
+	return nil
+}
+
+// CollectLogs exports kind's node logs (journal, containerd, kubelet, pod logs) to dir.
+func (c *Cluster) CollectLogs(dir string) error { return c.provider.CollectLogs(c.Name, dir) }
+
+func run(ctx context.Context, out io.Writer, name string, args ...string) error {
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Stdout, cmd.Stderr = out, out
+	return cmd.Run()
+}

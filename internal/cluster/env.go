@@ -1,0 +1,75 @@
+package cluster
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+
+	"github.com/headless-e2e/headless-e2e/internal/versions"
+)
+
+// Settings are the knobs every entry point (make cluster, the suite, the lab) reads from the
+// environment, in one place so they mean the same everywhere.
+type Settings struct {
+	Name        string // KIND_CLUSTER_NAME, default "kind" (nodes kind-control-plane, kind-worker, kind-worker2)
+	Offline     bool   // OFFLINE=1: nothing may contact a registry; the local node image is used
+	NodeImage   string // KIND_NODE_IMAGE: overrides the choice
+	EgressGuard bool   // EGRESS_GUARD=1|0, default on when OFFLINE=1
+}
+
+// SettingsFromEnv reads the knobs.
+func SettingsFromEnv() Settings {
+	s := Settings{
+		Name:      os.Getenv("KIND_CLUSTER_NAME"),
+		Offline:   os.Getenv("OFFLINE") == "1",
+		NodeImage: os.Getenv("KIND_NODE_IMAGE"),
+	}
+	if s.Name == "" {
+		s.Name = "kind"
+	}
+	s.EgressGuard = s.Offline
+	if g := os.Getenv("EGRESS_GUARD"); g != "" {
+		s.EgressGuard = g == "1"
+	}
+	return s
+}
+
+// Options turns settings into Up/Down options. repoRoot locates scripts/egress-guard.sh.
+func (s Settings) Options(repoRoot string, v versions.Versions) []Option {
+	opts := []Option{
+		WithName(s.Name),
+		WithImageEnv(ImageEnv{
+			Override:   s.NodeImage,
+			Offline:    s.Offline,
+			LocalImage: v.NodeImage(),
+			Present:    func(image string) bool { return exec.Command("docker", "image", "inspect", image).Run() == nil },
+			Pull: func(image string) error {
+				out, err := exec.Command("docker", "pull", image).CombinedOutput()
+				if err != nil {
+					return &pullError{string(out)}
+				}
+				return nil
+			},
+		}),
+	}
+	if s.EgressGuard {
+		opts = append(opts, WithEgressGuard(filepath.Join(repoRoot, "scripts", "egress-guard.sh")))
+	}
+	return opts
+}
+
+type pullError struct{ out string }
+
+func (e *pullError) Error() string { return "docker pull: " + lastLine(e.out) }
+
+func lastLine(s string) string {
+	for len(s) > 0 && (s[len(s)-1] == '\n' || s[len(s)-1] == ' ') {
+		s = s[:len(s)-1]
+	}
+	for i := len(s) - 1; i >= 0; i-- {
+		if s[i] == '\n' {
+			return s[i+1:]
+		}
+	}
+	return s
+}

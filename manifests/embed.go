@@ -1,0 +1,14 @@
+// Package manifests embeds the YAML the course applies, so the e2e suite and the lab apply
+// the very files a learner applies with `kubectl apply -R -f manifests/headless`.
+package manifests
+
+import "embed"
+
+// Headless is manifests/headless: the StatefulSet, the client Deployment and the headless
+// Service of the course.
+//
+//go:embed headless/*.yaml
+var Headless embed.FS
+
+// HeadlessDir is the path a learner passes to kubectl.
+const HeadlessDir = "manifests/headless"

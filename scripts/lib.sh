@@ -1,0 +1,31 @@
+# Shared by the scripts in this directory: logging that honours NO_COLOR and only colours a
+# terminal, and die() which always ends with the exact fix.
+# shellcheck shell=bash
+
+REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+HEADLESS_E2E_CACHE=${HEADLESS_E2E_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/headless-e2e}
+export HEADLESS_E2E_CACHE
+
+if [[ -t 1 && -z "${NO_COLOR:-}" ]]; then
+  c_bold=$'\e[1m' c_red=$'\e[31m' c_green=$'\e[32m' c_yellow=$'\e[33m' c_reset=$'\e[0m'
+else
+  c_bold='' c_red='' c_green='' c_yellow='' c_reset=''
+fi
+
+info() { printf '%s==>%s %s\n' "$c_bold" "$c_reset" "$*"; }
+ok() { printf '%s ok%s %s\n' "$c_green" "$c_reset" "$*"; }
+warn() { printf '%swarn%s %s\n' "$c_yellow" "$c_reset" "$*" >&2; }
+
+# die WHAT FIX...: print what is wrong and, on the following lines, exactly what to run.
+die() {
+  local what=$1
+  shift
+  printf '%serror:%s %s\n' "$c_red" "$c_reset" "$what" >&2
+  local line
+  for line in "$@"; do printf '  fix: %s\n' "$line" >&2; done
+  exit 1
+}
+
+# versions.env is the one source of versions and image names.
+# shellcheck source=../versions.env
+source "$REPO_ROOT/versions.env"
