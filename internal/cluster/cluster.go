@@ -14,8 +14,8 @@ import (
 	"strings"
 	"time"
 
-	kindcluster "sigs.k8s.io/kind/pkg/cluster"
 	"sigs.k8s.io/kind/pkg/apis/config/v1alpha4"
+	kindcluster "sigs.k8s.io/kind/pkg/cluster"
 	kindcmd "sigs.k8s.io/kind/pkg/cmd"
 	"sigs.k8s.io/kind/pkg/log"
 )
@@ -31,7 +31,7 @@ const (
 // <name>-control-plane, <name>-worker and <name>-worker2. No host port mappings.
 func Config() *v1alpha4.Cluster {
 	c := &v1alpha4.Cluster{
-		Nodes: []v1alpha4.Node{{Role: v1alpha4.ControlPlaneRole}, {Role: v1alpha4.WorkerRole}, {Role: v1alpha4.WorkerRole}},
+		Nodes:      []v1alpha4.Node{{Role: v1alpha4.ControlPlaneRole}, {Role: v1alpha4.WorkerRole}, {Role: v1alpha4.WorkerRole}},
 		Networking: v1alpha4.Networking{PodSubnet: PodSubnet, ServiceSubnet: ServiceSubnet},
 	}
 	v1alpha4.SetDefaultsCluster(c)

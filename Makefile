@@ -1,0 +1,103 @@
+# headless-e2e: the Kubernetes headless-Service lab, and its end-to-end suite, on kind.
+# Every target prepares what it needs; `make help` lists them.
+
+include versions.env
+
+SHELL := /usr/bin/env bash
+.SHELLFLAGS := -o errexit -o nounset -o pipefail -c
+.DEFAULT_GOAL := help
+
+BIN       := $(CURDIR)/bin
+ARTIFACTS ?= $(CURDIR)/_artifacts
+ARGS      ?=
+OFFLINE   ?=
+N         ?= 20
+export ARTIFACTS OFFLINE
+export PATH := $(BIN):$(PATH)
+
+# With OFFLINE=1 nothing may contact a registry, so the node image is built here; otherwise
+# kind's published image is used (pulled when missing).
+NODE_IMAGE_IF_OFFLINE := $(if $(filter 1,$(OFFLINE)),node-image,)
+
+##@ The two commands
+
+.PHONY: lab
+lab: prepare ## Walk the course's headless-Service lab, narrated, on a 3-node kind cluster
+	scripts/lab.sh
+
+.PHONY: test
+test: unit prepare e2e lab-check ## Unit tests, the e2e suite and a non-interactive lab run (JUnit in ARTIFACTS)
+
+##@ Pieces
+
+.PHONY: prepare
+prepare: tools docker $(NODE_IMAGE_IF_OFFLINE) images ## Everything a cluster run needs: tools, docker, images
+
+.PHONY: unit
+unit: ## Unit tests (no cluster)
+	go test -count=1 $$(go list ./... | grep -v /e2e$$)
+
+.PHONY: e2e
+e2e: tools ## The e2e suite alone; ARGS go to e2e-framework, e.g. ARGS='--labels step=dns'
+	mkdir -p $(ARTIFACTS)
+	gotestsum --junitfile $(ARTIFACTS)/junit-e2e.xml --format testname -- -count=1 -timeout 20m ./e2e -args $(ARGS)
+
+.PHONY: lab-check
+lab-check: prepare ## Run the lab non-interactively and check what it printed
+	scripts/lab-check.sh
+
+.PHONY: lab-down
+lab-down: cluster-down ## Remove the lab's cluster
+
+.PHONY: docker
+docker: ## Make sure a Docker engine answers (installs and starts one if needed)
+	scripts/docker-up.sh
+
+.PHONY: host-deps
+host-deps: ## Debian packages the offline image build needs (debootstrap, libseccomp-dev)
+	scripts/host-deps.sh
+
+.PHONY: node-image
+node-image: host-deps docker ## Build the kind node image from Debian packages and Go modules (cached by content)
+	go run ./cmd/imagebuilder node
+
+.PHONY: images
+images: host-deps docker ## Build the workload images (hello server, client with BIND's nslookup)
+	go run ./cmd/imagebuilder workloads
+
+.PHONY: cluster
+cluster: tools docker $(NODE_IMAGE_IF_OFFLINE) ## Create (or reuse) the 3-node kind cluster
+	go run ./cmd/cluster up
+
+.PHONY: cluster-down
+cluster-down: ## Delete the cluster (KIND_CLUSTER_NAME, default kind)
+	go run ./cmd/cluster down
+
+.PHONY: tools
+tools: $(BIN)/kind $(BIN)/kubectl $(BIN)/gotestsum ## kind, kubectl, gotestsum at their pinned versions, into ./bin
+
+$(BIN)/kind: go.mod
+	GOBIN=$(BIN) go install sigs.k8s.io/kind
+
+$(BIN)/kubectl: versions.env
+	go run ./cmd/imagebuilder kubectl $(BIN)
+
+$(BIN)/gotestsum: versions.env
+	GOBIN=$(BIN) go install gotest.tools/gotestsum@$(GOTESTSUM_VERSION)
+
+$(BIN)/actionlint: versions.env
+	GOBIN=$(BIN) go install github.com/rhysd/actionlint/cmd/actionlint@$(ACTIONLINT_VERSION)
+
+##@ Quality
+
+.PHONY: lint
+lint: $(BIN)/actionlint host-deps ## gofmt, go vet, shellcheck, actionlint, Vagrantfile syntax
+	test -z "$$(gofmt -l .)" || { gofmt -l .; echo "gofmt: run gofmt -w on the files above"; exit 1; }
+	go vet ./...
+	shellcheck scripts/*.sh vagrant/kind/*.sh .ci/run
+	actionlint
+	ruby -c vagrant/kind/Vagrantfile
+
+.PHONY: help
+help: ## This list
+	@awk 'BEGIN {FS = ":.*##"; printf "usage: make <target>\n"} /^[a-zA-Z0-9_-]+:.*?##/ { printf "  %-14s %s\n", $$1, $$2 } /^##@/ { printf "\n%s\n", substr($$0, 5) }' $(MAKEFILE_LIST)

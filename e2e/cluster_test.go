@@ -1,0 +1,84 @@
+package e2e
+
+import (
+	"context"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/e2e-framework/pkg/envconf"
+	"sigs.k8s.io/e2e-framework/pkg/features"
+
+	"github.com/headless-e2e/headless-e2e/e2e/framework"
+	"github.com/headless-e2e/headless-e2e/internal/cluster"
+	"github.com/headless-e2e/headless-e2e/manifests"
+)
+
+// The cluster itself, before the course runs on it: what `make cluster` promises.
+func TestClusterIsReady(t *testing.T) {
+	b := features.New("cluster: ready, pod network across nodes, nothing leaves the host").WithLabel("area", "cluster").
+		Assess("every node Ready and CoreDNS Available", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+			NewWithT(t).Expect(cluster.WaitReady(ctx, cfg.KubeconfigFile(), 30*time.Second, nil)).To(Succeed())
+			return ctx
+		})
+	if suite.Cluster != nil {
+		b = b.Assess("the course's nodes: <name>-control-plane, <name>-worker, <name>-worker2", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+			n := suite.Cluster.Name
+			NewWithT(t).Expect(nodeNames(ctx, t)).To(Equal([]string{n + "-control-plane", n + "-worker", n + "-worker2"}))
+			return ctx
+		})
+	}
+	b = b.Assess("a pod on each worker reaches a pod on the other by IP", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+		g := NewWithT(t)
+		hello, client, err := framework.CourseTemplates(ctx, manifests.Headless, "headless/*.yaml",
+			map[string]string{suite.Versions.HelloImage: suite.Settings.HelloImage, suite.Versions.ClientImage: suite.Settings.ClientImage})
+		g.Expect(err).NotTo(HaveOccurred())
+		lines, err := framework.CheckCrossNode(ctx, framework.CrossNodeInput{
+			Client: suite.Client, Exec: suite.Exec(), Namespace: suite.Namespace, Nodes: workers(ctx, t),
+			Hello: hello, Clients: client, Timeout: time.Minute,
+		})
+		for _, l := range lines {
+			t.Log(l)
+		}
+		g.Expect(err).NotTo(HaveOccurred())
+		return ctx
+	})
+	if suite.Cluster != nil && suite.Settings.Cluster.EgressGuard {
+		b = b.Assess("the egress guard is up: blackholes for the pod and service CIDRs, uplink drop", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+			out, err := exec.CommandContext(ctx, filepath.Join(suite.Settings.RepoRoot, "scripts", "egress-guard.sh"), "check").CombinedOutput()
+			t.Log(string(out))
+			g := NewWithT(t)
+			g.Expect(err).NotTo(HaveOccurred(), "egress guard check: %s", out)
+			g.Expect(string(out)).To(And(ContainSubstring("blackhole "+cluster.PodSubnet), ContainSubstring("blackhole "+cluster.ServiceSubnet), ContainSubstring("-j DROP")))
+			return ctx
+		})
+	}
+	testenv.Test(t, b.Feature())
+}
+
+func nodeNames(ctx context.Context, t *testing.T) []string {
+	nodes, err := suite.Client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	NewWithT(t).Expect(err).NotTo(HaveOccurred())
+	var names []string
+	for _, n := range nodes.Items {
+		names = append(names, n.Name)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// workers are the nodes without the control-plane role, where the course's pods run.
+func workers(ctx context.Context, t *testing.T) []string {
+	nodes, err := suite.Client.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: "!node-role.kubernetes.io/control-plane"})
+	NewWithT(t).Expect(err).NotTo(HaveOccurred())
+	var names []string
+	for _, n := range nodes.Items {
+		names = append(names, n.Name)
+	}
+	sort.Strings(names)
+	return names
+}

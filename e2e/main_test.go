@@ -1,0 +1,70 @@
+// Package e2e is the headless-Service lab asserted step by step on a real kind cluster: real
+// kubelet, real CoreDNS, real kube-proxy; nothing is faked. See README.md for the knobs.
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"sigs.k8s.io/e2e-framework/pkg/env"
+	"sigs.k8s.io/e2e-framework/pkg/envconf"
+
+	"github.com/headless-e2e/headless-e2e/e2e/framework"
+	"github.com/headless-e2e/headless-e2e/internal/versions"
+)
+
+var (
+	testenv env.Environment
+	suite   *framework.Suite
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	root, err := filepath.Abs("..")
+	if err != nil {
+		return fail(err)
+	}
+	v, err := versions.Load()
+	if err != nil {
+		return fail(err)
+	}
+	settings, err := framework.LoadSettings(root, v)
+	if err != nil {
+		return fail(err)
+	}
+	suite = framework.NewSuite(settings, v)
+	cfg, err := envconf.NewFromFlags()
+	if err != nil {
+		return fail(err)
+	}
+	testenv, err = env.NewWithContext(framework.InterruptContext(), cfg)
+	if err != nil {
+		return fail(err)
+	}
+	// A failing setup step is a failed run: mark it so Finish collects artifacts.
+	step := func(f func(context.Context, *envconf.Config) (context.Context, error)) env.Func {
+		return func(ctx context.Context, c *envconf.Config) (context.Context, error) {
+			ctx, err := f(ctx, c)
+			if err != nil {
+				suite.MarkFailed()
+				fmt.Fprintln(os.Stderr, "setup failed:", err)
+			}
+			return ctx, err
+		}
+	}
+	testenv.Setup(step(suite.Preflight), step(suite.ProvisionCluster), step(suite.LoadImages), step(suite.CreateNamespace), step(suite.DeployCourse))
+	testenv.AfterEachFeature(suite.RecordFailure)
+	testenv.Finish(suite.Finish)
+	return testenv.Run(m)
+}
+
+func fail(err error) int {
+	fmt.Fprintln(os.Stderr, "e2e:", err)
+	return 1
+}
