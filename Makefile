@@ -26,7 +26,8 @@ lab: prepare ## Walk the course's headless-Service lab, narrated, on a 3-node ki
 	scripts/lab.sh
 
 .PHONY: test
-test: unit prepare e2e lab-check ## Unit tests, the e2e suite and a non-interactive lab run (JUnit in ARTIFACTS)
+test: unit prepare ## Unit tests, then the e2e suite and a non-interactive lab run on one cluster (JUnit in ARTIFACTS)
+	scripts/test.sh
 
 ##@ Pieces
 
@@ -34,13 +35,14 @@ test: unit prepare e2e lab-check ## Unit tests, the e2e suite and a non-interact
 prepare: tools docker $(NODE_IMAGE_IF_OFFLINE) images ## Everything a cluster run needs: tools, docker, images
 
 .PHONY: unit
-unit: ## Unit tests (no cluster)
-	go test -count=1 $$(go list ./... | grep -v /e2e$$)
+unit: $(BIN)/gotestsum ## Unit tests (no cluster)
+	mkdir -p $(ARTIFACTS)
+	gotestsum --junitfile $(ARTIFACTS)/junit-unit.xml --format testname -- -count=1 $$(go list ./... | grep -v /e2e$$)
 
 .PHONY: e2e
 e2e: tools ## The e2e suite alone; ARGS go to e2e-framework, e.g. ARGS='--labels step=dns'
 	mkdir -p $(ARTIFACTS)
-	gotestsum --junitfile $(ARTIFACTS)/junit-e2e.xml --format testname -- -count=1 -timeout 20m ./e2e -args $(ARGS)
+	gotestsum --junitfile $(ARTIFACTS)/junit-e2e.xml --format standard-verbose -- -count=1 -timeout 20m ./e2e -args $(ARGS)
 
 .PHONY: lab-check
 lab-check: prepare ## Run the lab non-interactively and check what it printed

@@ -4,6 +4,7 @@
 # when a probe shows this host's capability bounding set lacks something privileged
 # containers ask for. Idempotent: a second run changes nothing.
 set -o errexit -o nounset -o pipefail
+# shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 DOCKERD_LOG=${DOCKERD_LOG:-/var/log/headless-e2e-dockerd.log}

@@ -12,6 +12,7 @@
 # before its own forwarding rules) stops anything else forwarded from a container to the uplink.
 # Traffic between containers, and from the host to containers, is untouched.
 set -o errexit -o nounset -o pipefail
+# shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 readonly COMMENT=headless-e2e-egress-guard
@@ -38,13 +39,13 @@ up() {
 }
 
 down() {
-  local spec route
+  local spec kind dst
   while spec=$(iptables -S DOCKER-USER 2>/dev/null | grep -m1 -- "--comment $COMMENT"); do
     # shellcheck disable=SC2086
     iptables -D ${spec#-A }
   done
-  while read -r route; do
-    [[ -n $route ]] && ip route del $route proto "$ROUTE_PROTO"
+  while read -r kind dst; do
+    ip route del "$kind" "$dst" proto "$ROUTE_PROTO"
   done < <(ip route show proto "$ROUTE_PROTO" | awk '{print $1, $2}')
   ok "egress guard down"
 }
@@ -58,8 +59,9 @@ check() {
     return 1
   fi
   echo "egress guard: UP"
-  echo "$rules" | sed 's/^/  iptables /'
-  echo "${routes:-  (no blackhole routes)}" | sed 's/^/  route /'
+  local line
+  while read -r line; do echo "  iptables $line"; done <<<"$rules"
+  while read -r line; do echo "  route $line"; done <<<"${routes:-(no blackhole routes)}"
 }
 
 case ${1:-} in

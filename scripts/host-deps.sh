@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the image build and the linters need, when missing:
 # debootstrap (root filesystems), libseccomp-dev + pkg-config (runc with seccomp),
-# shellcheck and ruby (make lint). Needs root and apt-get; elsewhere it says what to install.
+# ShellCheck and Ruby (make lint). Needs root and apt-get; elsewhere it says what to install.
 set -o errexit -o nounset -o pipefail
+# shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # command-or-file -> package

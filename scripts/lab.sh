@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# The course's headless-Service lab, narrated: each step prints what it does and why, the
+# exact command a learner would type, then its real output. Pauses for Enter between steps on
+# a terminal; runs straight through when CI=true, LAB_AUTO=1 or there is no terminal.
+# Re-running reuses the cluster; `make lab-down` removes it.
+set -o errexit -o nounset -o pipefail
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$REPO_ROOT"
+PATH=$REPO_ROOT/bin:$PATH # the pinned kind and kubectl (make tools)
+
+interactive=false
+if [[ -t 0 && -t 1 && ${CI:-} != true && ${LAB_AUTO:-} != 1 ]]; then interactive=true; fi
+KUBECONFIG=$(go run ./cmd/cluster kubeconfig)
+export KUBECONFIG
+MANIFESTS=manifests/headless
+PODS=(hello-kubernetes-0 hello-kubernetes-1 hello-kubernetes-2)
+step_no=0
+
+# step HEADING: a numbered heading, then a pause on a terminal.
+step() {
+  step_no=$((step_no + 1))
+  if $interactive && ((step_no > 1)); then read -r -p "${c_yellow}(Enter for the next step)${c_reset} " _; fi
+  printf '\n%s%d. %s%s\n' "$c_bold" "$step_no" "$1" "$c_reset"
+}
+
+# show CMD...: print the command as typed, run it, and stop with the fix if it fails.
+show() {
+  printf '%s$ %s%s\n' "$c_green" "$*" "$c_reset"
+  if ! "$@"; then
+    die "step $step_no failed: $*" "${FIX:-read the output above, then re-run: make lab}"
+  fi
+}
+
+# wait_for WHAT SECONDS CMD...: poll CMD until it succeeds, quietly; on timeout say what.
+wait_for() {
+  local what=$1 seconds=$2
+  shift 2
+  local deadline=$((SECONDS + seconds))
+  until "$@" >/dev/null 2>&1; do
+    if ((SECONDS > deadline)); then
+      kubectl get pods -o wide >&2 || true
+      die "$what did not happen within ${seconds}s (pods above)" "kubectl describe pods -l app=hello-kubernetes   # see the events" "then re-run: make lab"
+    fi
+    sleep 0.5
+  done
+}
+
+pod_ip() { kubectl get pod "$1" -o jsonpath='{.status.podIP}'; }
+answer() { kubectl exec "$client" -- nslookup "$1" 2>/dev/null | awk '/^Name:/ {n=1} n && /^Address: / {print $2}' | sort | tr '\n' ' ' | sed 's/ $//'; }
+answers_ip() { [[ $(answer "$1") == "$2" ]]; }
+all_replaced() {
+  local p
+  for p in "${PODS[@]}"; do
+    [[ $(kubectl get pod "$p" -o jsonpath='{.metadata.uid} {.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null) == *" True" ]] || return 1
+    [[ $(kubectl get pod "$p" -o jsonpath='{.metadata.uid}') != "${old_uid[$p]}" ]] || return 1
+  done
+}
+
+printf '%sThe headless Service lab%s: a StatefulSet of three servers behind a Service with no\n' "$c_bold" "$c_reset"
+echo "cluster IP. DNS gives every pod a stable name and the whole endpoint list, so L7 clients"
+echo "(gRPC...) can balance load themselves. kubectl talks to the lab cluster through"
+echo "KUBECONFIG=$KUBECONFIG"
+
+step "Create the course's 3-node kind cluster (1 control plane, 2 workers), or reuse it"
+FIX="make docker && make lab   (if the cluster is broken: make lab-down && make lab)" show go run ./cmd/cluster up
+show kubectl get nodes -o wide
+
+step "Give the nodes our images: kind nodes have their own containerd and no registry here"
+show kind load docker-image --name "${KIND_CLUSTER_NAME:-kind}" "$HELLO_IMAGE" "$CLIENT_IMAGE"
+
+step "Read the Service: clusterIP None is what makes it headless"
+show cat "$MANIFESTS/service.yaml"
+
+step "Create the StatefulSet, the client Deployment and the headless Service"
+show kubectl apply -R -f "$MANIFESTS"
+FIX="kubectl describe pods   # look at the events" show kubectl rollout status statefulset/hello-kubernetes --timeout=120s
+FIX="kubectl describe pods -l app=client" show kubectl rollout status deployment/client --timeout=120s
+
+step "Each StatefulSet pod has a stable name (hello-kubernetes-N) and its own IP"
+show kubectl get pods -l app=hello-kubernetes -o wide
+
+step "The Service has no cluster IP: CLUSTER-IP is None"
+show kubectl get svc
+
+step "Its endpoints are the three pods' IP:8080"
+show kubectl get endpoints headless-demo
+echo "v1 Endpoints is deprecated (hence kubectl's warning); EndpointSlices are what DNS and kube-proxy read:"
+show kubectl get endpointslices -l kubernetes.io/service-name=headless-demo
+
+client=$(kubectl get pod -l app=client -o jsonpath='{.items[0].metadata.name}')
+declare -A old_ip old_uid
+for p in "${PODS[@]}"; do
+  old_ip[$p]=$(pod_ip "$p")
+  old_uid[$p]=$(kubectl get pod "$p" -o jsonpath='{.metadata.uid}')
+done
+wait_for "the Service's DNS answer" 30 answers_ip headless-demo "$(printf '%s\n' "${old_ip[@]}" | sort | tr '\n' ' ' | sed 's/ $//')"
+
+step "Ask DNS for the Service: it answers every pod's IP, not one virtual IP"
+show kubectl exec "$client" -- nslookup headless-demo
+echo "(\";; Got recursion not available\" is BIND's nslookup noting that CoreDNS answers cluster names"
+echo " itself, authoritatively, instead of recursing: expected, harmless.)"
+
+step "Ask DNS for each pod by name: <pod>.<service> answers that pod's IP"
+for p in "${PODS[@]}"; do show kubectl exec "$client" -- nslookup "$p.headless-demo"; done
+
+step "Delete the three pods: the StatefulSet recreates them, with new IPs"
+show kubectl delete pod "${PODS[@]}"
+wait_for "all three pods recreated and Ready" 120 all_replaced
+show kubectl get pods -o wide
+
+for p in "${PODS[@]}"; do wait_for "DNS for $p" 30 answers_ip "$p.headless-demo" "$(pod_ip "$p")"; done
+step "Ask DNS for the same names: they follow the new pods"
+for p in "${PODS[@]}"; do show kubectl exec "$client" -- nslookup "$p.headless-demo"; done
+
+step "Summary: same names, new IPs"
+printf '%-22s %-15s %-15s %s\n' POD "OLD IP" "NEW IP" "NAME FOLLOWED"
+followed_all=true
+for p in "${PODS[@]}"; do
+  new=$(pod_ip "$p")
+  followed=no
+  if [[ $new != "${old_ip[$p]}" ]] && answers_ip "$p.headless-demo" "$new"; then followed=yes; else followed_all=false; fi
+  printf '%-22s %-15s %-15s %s\n' "$p" "${old_ip[$p]}" "$new" "$followed"
+done
+echo
+echo "A headless Service gives each StatefulSet pod a stable DNS name and publishes the whole"
+echo "endpoint list: clients that balance load themselves (gRPC, databases) resolve the name"
+echo "and talk to every pod directly. Remove the cluster with: make lab-down"
+$followed_all || die "a name did not follow its pod (table above)" "kubectl exec $client -- nslookup hello-kubernetes-0.headless-demo"
