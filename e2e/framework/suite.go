@@ -20,7 +20,6 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/e2e-framework/klient"
-	"sigs.k8s.io/e2e-framework/klient/k8s/resources"
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
 	"sigs.k8s.io/e2e-framework/pkg/features"
 
@@ -115,6 +114,7 @@ type Suite struct {
 	Zone      string // cluster DNS zone, discovered
 	Client    kubernetes.Interface
 	REST      *rest.Config
+	exec      Executor
 	failed    atomic.Bool
 	started   time.Time
 }
@@ -188,6 +188,7 @@ func (s *Suite) ProvisionCluster(ctx context.Context, cfg *envconf.Config) (cont
 	if err != nil {
 		return ctx, err
 	}
+	s.exec = PodExec{Resources: kc.Resources(), Container: "client"}
 	cfg.WithKubeconfigFile(kubeconfig).WithClient(kc)
 	return ctx, nil
 }
@@ -259,11 +260,9 @@ func (s *Suite) DeployCourse(ctx context.Context, cfg *envconf.Config) (context.
 	return ctx, nil
 }
 
-// Exec runs commands in the client pod's container.
-func (s *Suite) Exec() Executor {
-	r, _ := resources.New(s.REST)
-	return PodExec{Resources: r, Container: "client"}
-}
+// Exec runs commands in the client pod's container (one client for the whole run: building
+// one per call costs more than the exec itself).
+func (s *Suite) Exec() Executor { return s.exec }
 
 // ClientPod is the name of the client Deployment's Ready pod.
 func (s *Suite) ClientPod(ctx context.Context) (string, error) {
@@ -331,10 +330,16 @@ func (s *Suite) Finish(ctx context.Context, cfg *envconf.Config) (context.Contex
 }
 
 // deleteNamespace deletes the run's namespace and waits until it is gone, so a run's cost
-// includes its cleanup and the next run starts clean.
+// includes its cleanup and the next run starts clean. The pods go first, without grace: the
+// namespace controller otherwise requeues for the longest remaining grace period, and nothing
+// here needs a graceful end any more.
 func (s *Suite) deleteNamespace(ctx context.Context) error {
-	err := s.Client.CoreV1().Namespaces().Delete(ctx, s.Namespace, metav1.DeleteOptions{})
+	zero := int64(0)
+	err := s.Client.CoreV1().Pods(s.Namespace).DeleteCollection(ctx, metav1.DeleteOptions{GracePeriodSeconds: &zero}, metav1.ListOptions{})
 	if err != nil {
+		return err
+	}
+	if err := s.Client.CoreV1().Namespaces().Delete(ctx, s.Namespace, metav1.DeleteOptions{}); err != nil {
 		return err
 	}
 	return cluster.Poll(ctx, "namespace "+s.Namespace+" to be gone", time.Minute, 200*time.Millisecond, func(ctx context.Context) (bool, string, error) {

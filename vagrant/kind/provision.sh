@@ -100,4 +100,10 @@ step "6. sysctl: inotify max_user_watches=$(sysctl -n fs.inotify.max_user_watche
 sudo -u "$USER_NAME" -H env "PATH=$GO_ROOT/bin:$PATH" make --no-print-directory -C "$REPO" tools >/dev/null
 step "7. tools: $("$REPO/bin/kind" version | cut -d' ' -f1-2), kubectl and gotestsum in $REPO/bin"
 
+# 8. The workload images, built as root because debootstrap and chroot need it. Images are
+#    cached by the hash of their inputs in docker labels, so `make lab` run later as user
+#    vagrant finds them ready and needs no root.
+env "PATH=$GO_ROOT/bin:$PATH" make --no-print-directory -C "$REPO" images >/dev/null
+step "8. images: the hello and client images are in docker"
+
 step "done: vagrant ssh, then make lab"
