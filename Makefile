@@ -9,7 +9,7 @@ SHELL := /usr/bin/env bash
 
 BIN       := $(CURDIR)/bin
 ARTIFACTS ?= $(CURDIR)/_artifacts
-ARGS      ?=
+ARGS      ?= --skip-labels area=faults
 OFFLINE   ?=
 N         ?= 20
 export ARTIFACTS OFFLINE
@@ -40,9 +40,13 @@ unit: $(BIN)/gotestsum ## Unit tests (no cluster)
 	gotestsum --junitfile $(ARTIFACTS)/junit-unit.xml --format testname -- -count=1 $$(go list ./... | grep -v /e2e$$)
 
 .PHONY: e2e
-e2e: tools ## The e2e suite alone; ARGS go to e2e-framework, e.g. ARGS='--labels step=dns'
+e2e: tools ## The e2e suite (not the faults); ARGS go to e2e-framework, e.g. ARGS='--labels step=dns'
 	mkdir -p $(ARTIFACTS)
 	gotestsum --junitfile $(ARTIFACTS)/junit-e2e.xml --format standard-verbose -- -count=1 -timeout 20m ./e2e -args $(ARGS)
+
+.PHONY: faults
+faults: tools ## Fault features only: CoreDNS deleted, a node restarted, queries during replacement
+	$(MAKE) --no-print-directory e2e ARGS='--labels area=faults'
 
 .PHONY: lab-check
 lab-check: prepare ## Run the lab non-interactively and check what it printed
@@ -99,6 +103,10 @@ lint: $(BIN)/actionlint host-deps ## gofmt, go vet, shellcheck, actionlint, Vagr
 	shellcheck scripts/*.sh vagrant/kind/*.sh .ci/run
 	actionlint
 	ruby -c vagrant/kind/Vagrantfile
+
+.PHONY: soak
+soak: prepare ## Run the suite N times (default 20) on a reused cluster; SCRATCH=1: a new cluster each run
+	scripts/soak.sh $(N)
 
 .PHONY: help
 help: ## This list

@@ -42,3 +42,4 @@ trap 'exit 130' INT TERM
 phase cluster go run ./cmd/cluster up
 phase e2e make --no-print-directory e2e
 phase lab-check scripts/lab-check.sh
+phase faults make --no-print-directory faults

@@ -43,6 +43,7 @@ type ReplaceInput struct {
 
 // Convergence is one pod's replacement, timed from the delete call.
 type Convergence struct {
+	Deleted      time.Time // when the pods were deleted; the durations count from here
 	Name         string
 	OldIP, NewIP string
 	Ready        time.Duration // delete -> new pod seen Ready
@@ -91,7 +92,7 @@ func ReplacePods(ctx context.Context, in ReplaceInput) ([]Convergence, error) {
 }
 
 func followPod(ctx context.Context, in ReplaceInput, old PodAddr, start time.Time) Convergence {
-	c := Convergence{Name: old.Name, OldIP: old.IP}
+	c := Convergence{Deleted: start, Name: old.Name, OldIP: old.IP}
 	ctx, cancel := context.WithTimeout(ctx, in.Timeout)
 	defer cancel()
 	name := old.Name + "." + in.Service

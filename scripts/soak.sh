@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Runs the e2e suite N times and prints passes, failures and each run's wall time. By default
+# on one reused cluster (created first if missing, kept afterwards); with SCRATCH=1 every run
+# creates its own cluster and deletes it. Nothing is retried: a flake is a failure.
+#
+#   scripts/soak.sh N          e.g. make soak N=20
+#   SCRATCH=1 scripts/soak.sh 3
+set -o errexit -o nounset -o pipefail
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$REPO_ROOT"
+PATH=$REPO_ROOT/bin:$PATH
+
+n=${1:-20}
+[[ $n =~ ^[0-9]+$ && $n -gt 0 ]] || die "N must be a positive number, got '$n'" "make soak N=20"
+ARTIFACTS=${ARTIFACTS:-$REPO_ROOT/_artifacts}
+logs=$ARTIFACTS/soak-$(date +%Y%m%d-%H%M%S)
+mkdir -p "$logs"
+if [[ ${SCRATCH:-} == 1 ]]; then
+  export KIND_CLUSTER_NAME=${KIND_CLUSTER_NAME:-soak} KEEP_CLUSTER=never
+  mode="from scratch (cluster $KIND_CLUSTER_NAME created and deleted by every run)"
+else
+  go run ./cmd/cluster up >"$logs/cluster.log" 2>&1 || die "cluster did not come up (log: $logs/cluster.log)" "make cluster"
+  mode="on one reused cluster (${KIND_CLUSTER_NAME:-kind})"
+fi
+info "soak: $n runs $mode; logs in $logs"
+
+passes=0 failures=0 times=()
+for i in $(seq "$n"); do
+  start=$SECONDS
+  if go test ./e2e -count=1 -timeout 20m -args --skip-labels area=faults >"$logs/run-$i.log" 2>&1; then
+    passes=$((passes + 1)) result=pass
+  else
+    failures=$((failures + 1)) result=FAIL
+  fi
+  times+=($((SECONDS - start)))
+  printf '  run %2d/%d  %-4s %4ss\n' "$i" "$n" "$result" "${times[-1]}"
+done
+sorted=$(printf '%s\n' "${times[@]}" | sort -n)
+printf 'soak %s: min %ss, median %ss, max %ss\n' "$mode" "$(head -1 <<<"$sorted")" \
+  "$(sed -n "$(((n + 1) / 2))p" <<<"$sorted")" "$(tail -1 <<<"$sorted")"
+echo "soak: $passes passed, $failures failed"
+((failures == 0)) || die "$failures of $n runs failed (logs: $logs)" "grep -l FAIL $logs/run-*.log"
