@@ -70,9 +70,16 @@ func TestFaults(t *testing.T) {
 			g := NewWithT(t)
 			before := readyHelloPods(ctx, t)
 			node := before[0].Node
+			var onNode []string
+			for _, p := range before {
+				if p.Node == node {
+					onNode = append(onNode, p.Name)
+				}
+			}
 			start := time.Now()
 			out, err := exec.CommandContext(ctx, "docker", "restart", node).CombinedOutput()
 			g.Expect(err).NotTo(HaveOccurred(), "docker restart %s: %s", node, out)
+			g.Expect(framework.WaitStartedAfter(ctx, suite.Client, suite.Namespace, onNode, start, 3*time.Minute)).To(Succeed())
 			_, err = framework.WaitPodsReady(ctx, framework.WaitPodsInput{Client: suite.Client, Namespace: suite.Namespace, Selector: helloPods, Count: 3, Timeout: 3 * time.Minute})
 			g.Expect(err).NotTo(HaveOccurred())
 			_, err = framework.WaitPodsReady(ctx, framework.WaitPodsInput{Client: suite.Client, Namespace: suite.Namespace, Selector: "app=client", Count: 1, Timeout: 3 * time.Minute})
@@ -83,8 +90,8 @@ func TestFaults(t *testing.T) {
 				expectResolvesWithin(ctx, t, p.Name+"."+service, []string{p.IP}, time.Minute)
 			}
 			expectResolvesWithin(ctx, t, service, framework.IPs(after), time.Minute)
-			suite.Logf("fault: node %s restarted: pods Ready after %s, every name answered its pod after %s; IPs %v -> %v",
-				node, podsReady.Round(100*time.Millisecond), time.Since(start).Round(100*time.Millisecond), before, after)
+			suite.Logf("fault: node %s restarted: its pods %v running again and Ready after %s, every name answered its pod after %s; %v -> %v",
+				node, onNode, podsReady.Round(100*time.Millisecond), time.Since(start).Round(100*time.Millisecond), before, after)
 			return ctx
 		})
 	}

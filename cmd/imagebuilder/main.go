@@ -25,6 +25,7 @@ import (
 
 func main() {
 	cache := flag.String("cache", defaultCache(), "cache directory for build stages (env HEADLESS_E2E_CACHE)")
+	rebuild := flag.Bool("rebuild", false, "rebuild images even when docker has them with the current inputs (to time a cold build, with an empty -cache and GOCACHE)")
 	flag.Usage = func() {
 		fmt.Fprintln(os.Stderr, "usage: imagebuilder [-cache DIR] node | workloads | kubectl DIR | keys")
 		flag.PrintDefaults()
@@ -32,7 +33,7 @@ func main() {
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, *cache, flag.Args()); err != nil {
+	if err := run(ctx, *cache, *rebuild, flag.Args()); err != nil {
 		fmt.Fprintln(os.Stderr, "imagebuilder:", err)
 		os.Exit(1)
 	}
@@ -49,7 +50,7 @@ func defaultCache() string {
 	return filepath.Join(d, "headless-e2e")
 }
 
-func run(ctx context.Context, cache string, args []string) error {
+func run(ctx context.Context, cache string, rebuild bool, args []string) error {
 	if len(args) == 0 {
 		flag.Usage()
 		return errors.New("no target given")
@@ -68,6 +69,7 @@ func run(ctx context.Context, cache string, args []string) error {
 		return err
 	}
 	r := build.NewRunner(cache, os.Stdout)
+	r.Rebuild = rebuild
 	report := func(stage, msg string) { fmt.Printf("==> %-22s ...     %s\n", stage, msg) }
 	p, err := build.NewPlan(v, root, cache, kind, report)
 	if err != nil {

@@ -153,3 +153,30 @@ func PodReport(ctx context.Context, client kubernetes.Interface, p corev1.Pod) s
 	}
 	return b.String()
 }
+
+// WaitStartedAfter waits until every named pod is Ready with all its containers started at
+// or after since. After a node restart the API keeps showing the pods' old, Ready status
+// until the kubelet has re-synced them, so "Ready" alone would read pre-restart state.
+func WaitStartedAfter(ctx context.Context, c kubernetes.Interface, namespace string, pods []string, since time.Time, timeout time.Duration) error {
+	cutoff := since.Truncate(time.Second) // API times have second precision
+	return cluster.Poll(ctx, fmt.Sprintf("pods %v restarted after %s and Ready", pods, since.Format(time.TimeOnly)), timeout, 200*time.Millisecond,
+		func(ctx context.Context) (bool, string, error) {
+			var states []string
+			done := true
+			for _, name := range pods {
+				p, err := c.CoreV1().Pods(namespace).Get(ctx, name, metav1.GetOptions{})
+				if err != nil {
+					done = false
+					states = append(states, name+": "+err.Error())
+					continue
+				}
+				restarted := len(p.Status.ContainerStatuses) > 0
+				for _, cs := range p.Status.ContainerStatuses {
+					restarted = restarted && cs.State.Running != nil && !cs.State.Running.StartedAt.Time.Before(cutoff)
+				}
+				done = done && restarted && PodReady(*p)
+				states = append(states, fmt.Sprintf("%s restarted=%v ready=%v ip=%s", name, restarted, PodReady(*p), p.Status.PodIP))
+			}
+			return done, strings.Join(states, ", "), nil
+		})
+}

@@ -242,12 +242,17 @@ func (t Target) Ensure(ctx context.Context, r *Runner) error {
 	if err != nil {
 		return err
 	}
-	if label == t.Stage.Key() {
+	if label == t.Stage.Key() && !r.Rebuild {
 		r.printf("%-22s cached  %s (docker image %s)", t.Stage.Name, label, t.Image)
 		return nil
 	}
 	if label != "" {
 		r.printf("%-22s stale   docker image %s was built from %s, inputs are now %s", t.Stage.Name, t.Image, label, t.Stage.Key())
 	}
-	return t.build(ctx, r)
+	if err := t.build(ctx, r); err != nil {
+		return err
+	}
+	// The image the tag pointed at before is now dangling; drop ours (only ours: by label).
+	_, err = output(ctx, "", nil, "docker", "image", "prune", "--force", "--filter", "label="+InputsLabel)
+	return err
 }

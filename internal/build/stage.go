@@ -99,6 +99,9 @@ func HashFiles(root string, paths ...string) (string, error) {
 type Runner struct {
 	CacheDir string
 	Out      io.Writer // progress lines
+	// Rebuild makes Target.Ensure build even when docker already has the image with the
+	// current inputs key; stages still come from CacheDir.
+	Rebuild bool
 	now      func() time.Time
 
 	mu      sync.Mutex
