@@ -102,7 +102,7 @@ type Runner struct {
 	// Rebuild makes Target.Ensure build even when docker already has the image with the
 	// current inputs key; stages still come from CacheDir.
 	Rebuild bool
-	now      func() time.Time
+	now     func() time.Time
 
 	mu      sync.Mutex
 	cpu     chan struct{}

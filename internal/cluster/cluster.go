@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/kind/pkg/apis/config/v1alpha4"
 	kindcluster "sigs.k8s.io/kind/pkg/cluster"
 	kindcmd "sigs.k8s.io/kind/pkg/cmd"
+	kindexec "sigs.k8s.io/kind/pkg/exec"
 	"sigs.k8s.io/kind/pkg/log"
 )
 
@@ -113,7 +114,7 @@ func Up(ctx context.Context, opts ...Option) (*Cluster, error) {
 	}
 	existing, err := p.List()
 	if err != nil {
-		return nil, fmt.Errorf("listing kind clusters (is docker running? make docker): %w", err)
+		return nil, fmt.Errorf("docker does not answer, so kind cannot list its clusters (docker says: %s): run make docker", dockerSays(err))
 	}
 	start := time.Now()
 	if slices.Contains(existing, o.name) {
@@ -222,6 +223,16 @@ func Down(ctx context.Context, opts ...Option) error {
 
 // CollectLogs exports kind's node logs (journal, containerd, kubelet, pod logs) to dir.
 func (c *Cluster) CollectLogs(dir string) error { return c.provider.CollectLogs(c.Name, dir) }
+
+// dockerSays is what docker printed for a failed kind command: kind's error names only the
+// command and its exit status, while docker's last line names the cause (no daemon at
+// DOCKER_HOST, no permission on the socket).
+func dockerSays(err error) string {
+	if re := kindexec.RunErrorForError(err); re != nil && len(re.Output) > 0 {
+		return lastLine(string(re.Output))
+	}
+	return err.Error()
+}
 
 func run(ctx context.Context, out io.Writer, name string, args ...string) error {
 	cmd := exec.CommandContext(ctx, name, args...)
