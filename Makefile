@@ -12,6 +12,7 @@ ARTIFACTS ?= $(CURDIR)/_artifacts
 ARGS      ?= --skip-labels area=faults
 OFFLINE   ?=
 N         ?= 20
+K         ?= 10
 export ARTIFACTS OFFLINE
 export PATH := $(BIN):$(PATH)
 
@@ -47,6 +48,10 @@ e2e: tools ## The e2e suite (not the faults); ARGS go to e2e-framework, e.g. ARG
 .PHONY: faults
 faults: tools ## Fault features only: CoreDNS deleted, a node restarted, queries during replacement
 	$(MAKE) --no-print-directory e2e ARGS='--labels area=faults'
+
+.PHONY: bench
+bench: ## Benchmark, not a test: DNS convergence over K pod replacements (K=10), answer size and truncation at 30 and 100 replicas
+	go run ./cmd/bench -k $(K)
 
 .PHONY: lab-check
 lab-check: prepare ## Run the lab non-interactively and check what it printed
