@@ -113,6 +113,14 @@ lint: $(BIN)/actionlint host-deps ## gofmt, go vet, shellcheck, actionlint, Vagr
 soak: prepare ## Run the suite N times (default 20) on a reused cluster; SCRATCH=1: a new cluster each run
 	scripts/soak.sh $(N)
 
+.PHONY: bad-input-check
+bad-input-check: prepare ## Provoke each kind of bad input (no docker, no permission, taken name, broken manifest, missing image, crash loop...) and check its message
+	scripts/bad-input-check.sh
+
+.PHONY: interrupt-check
+interrupt-check: prepare ## Ctrl-C during cluster creation, image load and a feature: teardown within 30 s, nothing left; a second Ctrl-C exits at once
+	scripts/interrupt-check.sh
+
 .PHONY: help
 help: ## This list
 	@awk 'BEGIN {FS = ":.*##"; printf "usage: make <target>\n"} /^[a-zA-Z0-9_-]+:.*?##/ { printf "  %-14s %s\n", $$1, $$2 } /^##@/ { printf "\n%s\n", substr($$0, 5) }' $(MAKEFILE_LIST)

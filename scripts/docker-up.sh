@@ -24,6 +24,19 @@ if ! command -v docker >/dev/null; then
 fi
 ok "1. docker CLI: $(command -v docker)"
 
+# A socket this user may not open means an engine is there but not for this user. Say so
+# before the engine checks below: they would report it as a missing or stopped dockerd (for a
+# non-root user dockerd, in /usr/sbin, is not even on PATH).
+no_permission() {
+  local err
+  err=$(docker info 2>&1 >/dev/null) && return 1
+  [[ $err == *"permission denied"* ]]
+}
+die_no_permission() {
+  die "no permission on the Docker socket" "sudo usermod -aG docker \"${USER:-$(id -un)}\" && newgrp docker   (or run as root)"
+}
+if no_permission; then die_no_permission; fi
+
 # 2. The engine. A CLI can exist without one (this is the case on a fresh machine here).
 if ! command -v dockerd >/dev/null && ! answers; then
   if is_root && command -v apt-get >/dev/null; then
@@ -69,13 +82,10 @@ start_dockerd() {
 
 # 4. The daemon answers, and with the right runtime.
 if ! answers; then
-  if err=$(docker info 2>&1 >/dev/null) && [[ $err == *"permission denied"* ]]; then
-    die "no permission on the Docker socket" "sudo usermod -aG docker \"$USER\" && newgrp docker   (or run as root)"
-  fi
   start_dockerd
 fi
 err=$(docker info 2>&1 >/dev/null) || {
-  [[ $err == *"permission denied"* ]] && die "no permission on the Docker socket" "sudo usermod -aG docker \"$USER\" && newgrp docker   (or run as root)"
+  [[ $err == *"permission denied"* ]] && die_no_permission
   die "docker info fails: $err" "make docker"
 }
 runtime=$(docker info --format '{{.DefaultRuntime}}')

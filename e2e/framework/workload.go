@@ -115,6 +115,17 @@ func stuck(p corev1.Pod) string {
 		if w := cs.State.Waiting; w != nil && fatalWaiting[w.Reason] {
 			return fmt.Sprintf("%s (container %s: %s)", w.Reason, cs.Name, w.Message)
 		}
+		// A container that has ended twice is crash-looping whatever its state says now: for
+		// most of each back-off the kubelet reports it Terminated (reason Error), Waiting with
+		// CrashLoopBackOff only around the restart, and Running (so Ready, without a readiness
+		// probe) for the instant it runs; a poll can miss the one and pass on the other.
+		last, ended := cs.LastTerminationState.Terminated, int(cs.RestartCount)
+		if t := cs.State.Terminated; t != nil {
+			last, ended = t, ended+1
+		}
+		if ended >= 2 && last != nil {
+			return fmt.Sprintf("CrashLoopBackOff (container %s has ended %d times, last with exit code %d, reason %s)", cs.Name, ended, last.ExitCode, last.Reason)
+		}
 	}
 	return ""
 }

@@ -139,17 +139,28 @@ func Up(ctx context.Context, opts ...Option) (*Cluster, error) {
 		if err := checkNameFree(o.name); err != nil {
 			return nil, err
 		}
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("creating kind cluster %q: interrupted before it started (%w)", o.name, err)
+		}
 		if o.egressGuard != "" {
 			if err := run(ctx, o.out, o.egressGuard, "up", PodSubnet, ServiceSubnet); err != nil {
 				return nil, fmt.Errorf("egress guard: %w", err)
 			}
 		}
-		err = p.Create(o.name,
-			kindcluster.CreateWithV1Alpha4Config(Config()),
-			kindcluster.CreateWithNodeImage(choice.Image),
-			kindcluster.CreateWithKubeconfigPath(o.kubeconfig),
-			kindcluster.CreateWithDisplayUsage(false),
-			kindcluster.CreateWithDisplaySalutation(false))
+		created := make(chan error, 1)
+		go func() {
+			created <- p.Create(o.name,
+				kindcluster.CreateWithV1Alpha4Config(Config()),
+				kindcluster.CreateWithNodeImage(choice.Image),
+				kindcluster.CreateWithKubeconfigPath(o.kubeconfig),
+				kindcluster.CreateWithDisplayUsage(false),
+				kindcluster.CreateWithDisplaySalutation(false))
+		}()
+		select {
+		case err = <-created:
+		case <-ctx.Done():
+			err = c.abortCreate(ctx, created, o.out)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("creating kind cluster %q: %w", o.name, err)
 		}
@@ -164,6 +175,30 @@ func Up(ctx context.Context, opts ...Option) (*Cluster, error) {
 	}
 	fmt.Fprintf(o.out, "cluster %q ready (all nodes Ready, CoreDNS Available) %s after start\n", o.name, time.Since(start).Round(100*time.Millisecond))
 	return c, nil
+}
+
+// abortCreate stops a creation its caller was interrupted in (Ctrl-C). kind's Create takes no
+// context, and a Ctrl-C stops only the docker command running at that instant (often none),
+// so the creation would go on for its full half minute, and the teardown after it. Removing
+// the nodes under it makes its next docker command fail, and kind then deletes what it made;
+// they are removed again once Create has returned, in case one was started after a removal.
+func (c *Cluster) abortCreate(ctx context.Context, created <-chan error, out io.Writer) error {
+	fmt.Fprintf(out, "interrupted: stopping the creation of cluster %q, removing its nodes\n", c.Name)
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		_ = c.provider.Delete(c.Name, c.Kubeconfig) // fails while kind removes them too: retried
+		select {
+		case <-created:
+			err := c.provider.Delete(c.Name, c.Kubeconfig)
+			_ = os.Remove(c.Kubeconfig)
+			if err != nil {
+				return fmt.Errorf("interrupted (%w), and removing its nodes failed: %w", context.Cause(ctx), err)
+			}
+			return fmt.Errorf("interrupted (%w): its nodes are removed", context.Cause(ctx))
+		case <-tick.C:
+		}
+	}
 }
 
 // checkShape refuses to reuse a cluster that is not the course's 1 control plane + 2 workers.

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -45,6 +46,10 @@ func Poll(ctx context.Context, what string, timeout, interval time.Duration, che
 		}
 		select {
 		case <-ctx.Done():
+			// An interrupted wait (Ctrl-C) is no timeout: say which it was.
+			if errors.Is(ctx.Err(), context.Canceled) {
+				return fmt.Errorf("%s: interrupted (%w); last seen: %s", what, ctx.Err(), last)
+			}
 			return fmt.Errorf("%s: not done after %s; last seen: %s", what, timeout, last)
 		case <-time.After(interval):
 		}

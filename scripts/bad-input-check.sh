@@ -1,0 +1,152 @@
+#!/usr/bin/env bash
+# Provokes each kind of bad input a user can give this project and checks that what it prints
+# names the cause and the fix: no docker, no daemon, no permission on the socket, a cluster
+# name already taken, KUBECONFIG pointing at nothing, a manifest that does not parse, an image
+# that is not there, a pod in CrashLoopBackOff. Prints each case with its exact message.
+#
+# Never touches the cluster named "kind": case 4 uses a lone container named like a node of
+# cluster "badinput", cases 7 and 8 create (and delete) their own cluster "badinput-pods".
+set -o errexit -o nounset -o pipefail
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$REPO_ROOT"
+PATH=$REPO_ROOT/bin:$PATH
+export OFFLINE=${OFFLINE:-1} # nothing here may contact a registry, unless OFFLINE=0 says so
+
+readonly TAKEN=badinput             # case 4: a name whose control-plane container is taken
+readonly PODS_CLUSTER=badinput-pods # cases 7, 8: the e2e feature's own cluster
+work=$(mktemp -d)
+chmod 755 "$work" # user nobody runs from here
+
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  docker rm -f "$TAKEN-control-plane" >/dev/null 2>&1 || true
+  # The e2e run deletes its cluster itself; only an interrupted run leaves it behind.
+  if kind get clusters 2>/dev/null | grep -qx "$PODS_CLUSTER"; then
+    KIND_CLUSTER_NAME=$PODS_CLUSTER go run ./cmd/cluster down || rc=1
+  fi
+  rm -rf "$work"
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+passed=0 failed=0
+
+# provoke CASE LOG CMD...: run CMD with its output into LOG; print the time it took.
+# Failing is what CMD is for here, so its status is kept in $status, not acted on.
+provoke() {
+  local case=$1 log=$2 start=$SECONDS
+  shift 2
+  printf '\n%s--- %s%s\n' "$c_bold" "$case" "$c_reset"
+  status=0
+  "$@" >"$log" 2>&1 || status=$?
+  echo "exit status $status after $((SECONDS - start))s"
+}
+
+# expect fail|pass LOG MESSAGE-REGEX PHRASE...: print the lines of LOG matching MESSAGE-REGEX
+# (the message, exactly as printed); the case passes when the command failed (a bad-input
+# command) or passed (a test that provokes the bad input itself), as said, and LOG holds every
+# PHRASE: a fixed string, or an extended regex after a "~".
+expect() {
+  local want=$1 log=$2 message=$3 phrase bad=0
+  shift 3
+  echo "message:"
+  grep -E -- "$message" "$log" | sed 's/^/  | /' || echo "  | (no line matches /$message/)"
+  if [[ $want == fail && $status -eq 0 ]]; then
+    warn "the command succeeded; it must fail"
+    bad=1
+  elif [[ $want == pass && $status -ne 0 ]]; then
+    warn "the test failed"
+    bad=1
+  fi
+  for phrase in "$@"; do
+    if [[ $phrase == "~"* ]] && grep -qE -- "${phrase#"~"}" "$log"; then
+      ok "names: ${phrase#"~"}"
+    elif [[ $phrase != "~"* ]] && grep -qF -- "$phrase" "$log"; then
+      ok "names: $phrase"
+    else
+      warn "does not name: ${phrase#"~"}"
+      bad=1
+    fi
+  done
+  if ((bad)); then
+    failed=$((failed + 1))
+    echo "full output:" && sed 's/^/  : /' "$log"
+  else
+    passed=$((passed + 1))
+  fi
+}
+
+# as_nobody CMD...: run CMD as user nobody (not root, not in group docker), with a home of its
+# own, as a fresh login would be.
+as_nobody() {
+  mkdir -p "$work/home"
+  chown nobody:nogroup "$work/home"
+  setpriv --reuid=nobody --regid=nogroup --clear-groups \
+    env HOME="$work/home" USER=nobody LOGNAME=nobody "$@"
+}
+
+# 1. No docker at all, and no right to install it: a PATH with bash and coreutils only.
+mkdir -p "$work/nodocker"
+ln -s "$(command -v bash)" "$work/nodocker/bash"
+while read -r tool; do ln -sf "$tool" "$work/nodocker/"; done < <(dpkg -L coreutils | grep '^/usr/bin/')
+provoke "1. docker is absent (PATH without docker, user nobody): scripts/docker-up.sh" "$work/1.log" \
+  as_nobody PATH="$work/nodocker" scripts/docker-up.sh
+expect fail "$work/1.log" '^(error|  fix):' \
+  "error: docker is not installed" "fix: sudo apt-get install -y docker.io"
+
+# 2. A daemon that does not answer: DOCKER_HOST at a socket nobody listens on.
+nodaemon=unix:///tmp/nonexistent.sock
+provoke "2a. the daemon is down (DOCKER_HOST=$nodaemon): go run ./cmd/cluster up" "$work/2a.log" \
+  env DOCKER_HOST=$nodaemon KIND_CLUSTER_NAME=$TAKEN go run ./cmd/cluster up
+expect fail "$work/2a.log" '^error:' \
+  "docker does not answer" "Cannot connect to the Docker daemon at $nodaemon" "run make docker"
+provoke "2b. the daemon is down (DOCKER_HOST=$nodaemon): the e2e preflight" "$work/2b.log" \
+  env DOCKER_HOST=$nodaemon KIND_CLUSTER_NAME=$TAKEN go test ./e2e -run TestClusterIsReady -count=1
+expect fail "$work/2b.log" '^setup failed:' \
+  "docker does not answer" "Cannot connect to the Docker daemon at $nodaemon" "run make docker"
+
+# 3. The real socket (root:docker 0660) as a user outside group docker.
+provoke "3. no permission on /var/run/docker.sock (user nobody): scripts/docker-up.sh" "$work/3.log" \
+  as_nobody PATH=/usr/local/go/bin:/usr/local/bin:/usr/bin:/bin scripts/docker-up.sh
+expect fail "$work/3.log" '^(error|  fix):' \
+  "error: no permission on the Docker socket" 'fix: sudo usermod -aG docker "nobody" && newgrp docker'
+
+# 4. A container holds the control-plane name of the cluster to create, without being a kind
+#    node (created, never started: it needs no network).
+docker rm -f "$TAKEN-control-plane" >/dev/null 2>&1 || true
+docker create --name "$TAKEN-control-plane" "$HELLO_IMAGE" >/dev/null
+provoke "4. the cluster name is taken (container $TAKEN-control-plane): go run ./cmd/cluster up" "$work/4.log" \
+  env KIND_CLUSTER_NAME=$TAKEN EGRESS_GUARD=0 go run ./cmd/cluster up
+expect fail "$work/4.log" '^error:' \
+  "cluster name \"$TAKEN\" is taken" "docker rm -f $TAKEN-control-plane" "choose another name (KIND_CLUSTER_NAME=...)"
+docker rm -f "$TAKEN-control-plane" >/dev/null
+
+# 5. An existing cluster's kubeconfig that is not there.
+provoke "5. KUBECONFIG points at nothing: USE_EXISTING_CLUSTER=1 KUBECONFIG=/nonexistent go test ./e2e" "$work/5.log" \
+  env USE_EXISTING_CLUSTER=1 KUBECONFIG=/nonexistent go test ./e2e -count=1
+expect fail "$work/5.log" '^e2e:' \
+  "KUBECONFIG=/nonexistent cannot be read" "point KUBECONFIG at the cluster's kubeconfig file" "unset USE_EXISTING_CLUSTER"
+
+# 6. Manifests that do not parse (unit test: in-memory files through framework.Deploy; it
+#    passes when Deploy fails naming the file).
+provoke "6. a manifest that does not parse: go test ./e2e/framework -run TestDeployNamesTheManifestThatDoesNotParse" "$work/6.log" \
+  go test ./e2e/framework -run TestDeployNamesTheManifestThatDoesNotParse -count=1 -v
+expect pass "$work/6.log" 'reported as:' \
+  'failed to decode file "headless/service.yaml": yaml: line 4' 'failed to decode file "headless/hello.yaml": yaml: line 4' \
+  'failed to decode file "headless/client.yaml"' "--- PASS: TestDeployNamesTheManifestThatDoesNotParse"
+
+# 7, 8. A pod whose image is not there and a pod that crash-loops, on a cluster of their own
+#    (the e2e feature area=badinput; the run creates and deletes cluster badinput-pods).
+provoke "7, 8. a crash loop, a missing image: go test ./e2e -run TestBadInputPodsFailTheWaitWithTheirCause (cluster $PODS_CLUSTER)" "$work/78.log" \
+  env KIND_CLUSTER_NAME=$PODS_CLUSTER KEEP_CLUSTER=never go test ./e2e -run TestBadInputPodsFailTheWaitWithTheirCause -count=1 -v -timeout 20m
+expect pass "$work/78.log" '^ {4}badinput_test.go|^ {8}|^--- (PASS|FAIL)|^    --- |deleted in' \
+  "pod crash-loop is stuck in CrashLoopBackOff" "events of pod crash-loop:" "boom: config missing" \
+  "~pod missing-image is stuck in (ErrImagePull|ImagePullBackOff)" "events of pod missing-image:" "headless-e2e/does-not-exist:0.0.0" \
+  "--- PASS: TestBadInputPodsFailTheWaitWithTheirCause" "cluster \"$PODS_CLUSTER\" deleted"
+
+echo
+echo "bad-input: $passed passed, $failed failed"
+((failed == 0))
