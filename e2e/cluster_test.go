@@ -57,6 +57,20 @@ func TestClusterIsReady(t *testing.T) {
 			return ctx
 		})
 	}
+	if suite.Cluster != nil && suite.Settings.Cluster.Offline {
+		b = b.Assess("offline: CoreDNS has no upstream resolver and every node's containerd no registry", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+			g := NewWithT(t)
+			cm, err := suite.Client.CoreV1().ConfigMaps("kube-system").Get(ctx, "coredns", metav1.GetOptions{})
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(cm.Data["Corefile"]).NotTo(ContainSubstring("forward"), "CoreDNS would relay non-cluster names off this machine")
+			for _, node := range nodeNames(ctx, t) {
+				out, err := exec.CommandContext(ctx, "docker", "exec", node, "cat", "/etc/containerd/certs.d/_default/hosts.toml").CombinedOutput()
+				g.Expect(err).NotTo(HaveOccurred(), "node %s: %s", node, out)
+				g.Expect(string(out)).To(ContainSubstring(`server = "http://127.0.0.1:1"`), node)
+			}
+			return ctx
+		})
+	}
 	testenv.Test(t, b.Feature())
 }
 

@@ -29,11 +29,15 @@ const (
 )
 
 // Config is the course's cluster: one control plane and two workers, which kind names
-// <name>-control-plane, <name>-worker and <name>-worker2. No host port mappings.
-func Config() *v1alpha4.Cluster {
+// <name>-control-plane, <name>-worker and <name>-worker2. No host port mappings. Offline, its
+// containerd reads per-registry configuration (see offline.go).
+func Config(offline bool) *v1alpha4.Cluster {
 	c := &v1alpha4.Cluster{
 		Nodes:      []v1alpha4.Node{{Role: v1alpha4.ControlPlaneRole}, {Role: v1alpha4.WorkerRole}, {Role: v1alpha4.WorkerRole}},
 		Networking: v1alpha4.Networking{PodSubnet: PodSubnet, ServiceSubnet: ServiceSubnet},
+	}
+	if offline {
+		c.ContainerdConfigPatches = []string{offlineContainerdPatch}
 	}
 	v1alpha4.SetDefaultsCluster(c)
 	return c
@@ -54,6 +58,7 @@ type options struct {
 	name        string
 	kubeconfig  string
 	egressGuard string // script; "" means no guard
+	offline     bool
 	image       ImageEnv
 	logger      log.Logger
 	out         io.Writer
@@ -72,6 +77,10 @@ func WithKubeconfig(path string) Option { return func(o *options) { o.kubeconfig
 // WithEgressGuard runs script `up CIDR...` before creating a cluster and `down` after deleting
 // the last one, so nothing a cluster sends leaves this machine.
 func WithEgressGuard(script string) Option { return func(o *options) { o.egressGuard = script } }
+
+// WithOffline makes a cluster it creates fully offline: no upstream DNS, no registry (see
+// offline.go). The node image choice is offline already through ImageEnv.
+func WithOffline() Option { return func(o *options) { o.offline = true } }
 
 // WithImageEnv sets how the node image is chosen (see ChooseNodeImage).
 func WithImageEnv(e ImageEnv) Option { return func(o *options) { o.image = e } }
@@ -150,7 +159,7 @@ func Up(ctx context.Context, opts ...Option) (*Cluster, error) {
 		created := make(chan error, 1)
 		go func() {
 			created <- p.Create(o.name,
-				kindcluster.CreateWithV1Alpha4Config(Config()),
+				kindcluster.CreateWithV1Alpha4Config(Config(o.offline)),
 				kindcluster.CreateWithNodeImage(choice.Image),
 				kindcluster.CreateWithKubeconfigPath(o.kubeconfig),
 				kindcluster.CreateWithDisplayUsage(false),
@@ -169,6 +178,12 @@ func Up(ctx context.Context, opts ...Option) (*Cluster, error) {
 			return nil, err
 		}
 		fmt.Fprintf(o.out, "kind created cluster %q in %s\n", o.name, time.Since(start).Round(100*time.Millisecond))
+		if o.offline {
+			if err := c.makeOffline(ctx); err != nil {
+				return c, fmt.Errorf("making cluster %q offline: %w", o.name, err)
+			}
+			fmt.Fprintln(o.out, "offline: CoreDNS has no upstream resolver, containerd no registry")
+		}
 	}
 	if err := WaitReady(ctx, o.kubeconfig, 3*time.Minute, o.out); err != nil {
 		return c, err

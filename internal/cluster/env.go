@@ -52,6 +52,9 @@ func (s Settings) Options(repoRoot string, v versions.Versions) []Option {
 			},
 		}),
 	}
+	if s.Offline {
+		opts = append(opts, WithOffline())
+	}
 	if s.EgressGuard {
 		opts = append(opts, WithEgressGuard(filepath.Join(repoRoot, "scripts", "egress-guard.sh")))
 	}

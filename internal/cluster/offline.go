@@ -1,0 +1,80 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"sigs.k8s.io/kind/pkg/cluster/nodeutils"
+)
+
+// With OFFLINE=1 nothing a cluster does may leave this machine, and two paths get past the
+// egress guard because they are not forwarded traffic: CoreDNS's upstream and containerd's
+// registry lookups both ask the node's resolver, docker's embedded DNS, which relays to the
+// host's nameserver. So an offline cluster gets no upstream DNS, and no registry: a pull
+// fails at once ("connection refused") instead of after half a minute of DNS timeouts.
+
+// registryConfigPath is where containerd reads per-registry hosts.toml files; the patch that
+// sets it is applied at creation, the files are written into the nodes after (containerd reads
+// them on every pull).
+const registryConfigPath = "/etc/containerd/certs.d"
+
+const offlineContainerdPatch = `[plugins."io.containerd.grpc.v1.cri".registry]
+  config_path = "` + registryConfigPath + `"
+`
+
+// offlineHostsToml sends every registry without a directory of its own (_default: all of
+// them) to a closed port on the node itself.
+const offlineHostsToml = `# OFFLINE=1 (headless-e2e): no registry is reachable from this cluster. Images are
+# preloaded in the node image or loaded with kind; any pull fails at once.
+server = "http://127.0.0.1:1"
+`
+
+var upstreamForward = regexp.MustCompile(`(?m)^(\s*)forward \. /etc/resolv\.conf(?: \{[^}]*\})?\n`)
+
+// withoutUpstream removes CoreDNS's forwarding of non-cluster names. Names outside the
+// cluster zone then fail (SERVFAIL) at once, where online they would get the internet's
+// answer, NXDOMAIN for the names a search path tries.
+func withoutUpstream(corefile string) (string, error) {
+	if !upstreamForward.MatchString(corefile) {
+		return "", fmt.Errorf("the CoreDNS Corefile has no `forward . /etc/resolv.conf` to remove:\n%s", corefile)
+	}
+	return upstreamForward.ReplaceAllString(corefile, "${1}# OFFLINE=1 (headless-e2e): no upstream resolver, nothing leaves this machine\n"), nil
+}
+
+// makeOffline writes the registry configuration into every node and restarts CoreDNS without
+// an upstream. It runs right after creation, before anything waits on CoreDNS.
+func (c *Cluster) makeOffline(ctx context.Context) error {
+	nodes, err := c.provider.ListInternalNodes(c.Name)
+	if err != nil {
+		return err
+	}
+	for _, n := range nodes {
+		if err := nodeutils.WriteFile(n, registryConfigPath+"/_default/hosts.toml", offlineHostsToml); err != nil {
+			return fmt.Errorf("offline registry config on node %s: %w", n, err)
+		}
+	}
+	cfg, err := RESTConfig(c.Kubeconfig)
+	if err != nil {
+		return err
+	}
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	cms := cs.CoreV1().ConfigMaps("kube-system")
+	cm, err := cms.Get(ctx, "coredns", metav1.GetOptions{})
+	if err != nil {
+		return fmt.Errorf("reading the CoreDNS config: %w", err)
+	}
+	if cm.Data["Corefile"], err = withoutUpstream(cm.Data["Corefile"]); err != nil {
+		return err
+	}
+	if _, err := cms.Update(ctx, cm, metav1.UpdateOptions{}); err != nil {
+		return fmt.Errorf("updating the CoreDNS config: %w", err)
+	}
+	// New pods read the new Corefile at start; the reload plugin would take up to a minute.
+	return cs.CoreV1().Pods("kube-system").DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{LabelSelector: "k8s-app=kube-dns"})
+}
