@@ -50,7 +50,7 @@ faults: tools ## Fault features only: CoreDNS deleted, a node restarted, queries
 	$(MAKE) --no-print-directory e2e ARGS='--labels area=faults'
 
 .PHONY: bench
-bench: ## Benchmark, not a test: DNS convergence over K pod replacements (K=10), answer size and truncation at 30 and 100 replicas
+bench: prepare ## Benchmark, not a test: DNS convergence over K pod replacements (K=10), answer size and truncation at 30 and 100 replicas
 	go run ./cmd/bench -k $(K)
 
 .PHONY: lab-check
@@ -123,4 +123,4 @@ interrupt-check: prepare ## Ctrl-C during cluster creation, image load and a fea
 
 .PHONY: help
 help: ## This list
-	@awk 'BEGIN {FS = ":.*##"; printf "usage: make <target>\n"} /^[a-zA-Z0-9_-]+:.*?##/ { printf "  %-14s %s\n", $$1, $$2 } /^##@/ { printf "\n%s\n", substr($$0, 5) }' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*##"; printf "usage: make <target>\n"} /^[a-zA-Z0-9_-]+:.*?##/ { printf "  %-18s %s\n", $$1, $$2 } /^##@/ { printf "\n%s\n", substr($$0, 5) }' $(MAKEFILE_LIST)
