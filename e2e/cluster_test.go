@@ -74,20 +74,15 @@ func TestClusterIsReady(t *testing.T) {
 	testenv.Test(t, b.Feature())
 }
 
-func nodeNames(ctx context.Context, t *testing.T) []string {
-	nodes, err := suite.Client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
-	NewWithT(t).Expect(err).NotTo(HaveOccurred())
-	var names []string
-	for _, n := range nodes.Items {
-		names = append(names, n.Name)
-	}
-	sort.Strings(names)
-	return names
-}
+func nodeNames(ctx context.Context, t *testing.T) []string { return listNodes(ctx, t, "") }
 
 // workers are the nodes without the control-plane role, where the course's pods run.
 func workers(ctx context.Context, t *testing.T) []string {
-	nodes, err := suite.Client.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: "!node-role.kubernetes.io/control-plane"})
+	return listNodes(ctx, t, "!node-role.kubernetes.io/control-plane")
+}
+
+func listNodes(ctx context.Context, t *testing.T, selector string) []string {
+	nodes, err := suite.Client.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: selector})
 	NewWithT(t).Expect(err).NotTo(HaveOccurred())
 	var names []string
 	for _, n := range nodes.Items {

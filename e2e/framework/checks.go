@@ -37,13 +37,23 @@ func IPs(pods []PodAddr) []string {
 
 // ReadyPods lists the Ready, not terminating pods matching selector, sorted by name.
 func ReadyPods(ctx context.Context, c kubernetes.Interface, namespace, selector string) ([]PodAddr, error) {
+	return listPods(ctx, c, namespace, selector, func(p corev1.Pod) bool { return PodReady(p) && p.DeletionTimestamp == nil })
+}
+
+// PodsByName lists the pods matching selector that have an IP and are not terminating,
+// whether Ready or not, sorted by name (to restore pods that a test left unready).
+func PodsByName(ctx context.Context, c kubernetes.Interface, namespace, selector string) ([]PodAddr, error) {
+	return listPods(ctx, c, namespace, selector, func(p corev1.Pod) bool { return p.DeletionTimestamp == nil && p.Status.PodIP != "" })
+}
+
+func listPods(ctx context.Context, c kubernetes.Interface, namespace, selector string, keep func(corev1.Pod) bool) ([]PodAddr, error) {
 	list, err := c.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{LabelSelector: selector})
 	if err != nil {
 		return nil, err
 	}
 	var pods []PodAddr
 	for _, p := range list.Items {
-		if PodReady(p) && p.DeletionTimestamp == nil {
+		if keep(p) {
 			pods = append(pods, PodAddr{Name: p.Name, IP: p.Status.PodIP, Node: p.Spec.NodeName, UID: string(p.UID)})
 		}
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
@@ -335,21 +334,4 @@ func RunClientPod(ctx context.Context, in ClientPodInput) error {
 	}
 	_, err := WaitPodsReady(ctx, WaitPodsInput{Client: in.Client, Namespace: in.Namespace, Selector: labels.SelectorFromSet(p.Labels).String(), Count: 1, Timeout: in.Timeout})
 	return err
-}
-
-// PodsByName lists the pods matching selector, whatever their state, sorted by name (to
-// restore pods that a test left unready).
-func PodsByName(ctx context.Context, c kubernetes.Interface, namespace, selector string) ([]PodAddr, error) {
-	list, err := c.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{LabelSelector: selector})
-	if err != nil {
-		return nil, err
-	}
-	var pods []PodAddr
-	for _, p := range list.Items {
-		if p.DeletionTimestamp == nil && p.Status.PodIP != "" {
-			pods = append(pods, PodAddr{Name: p.Name, IP: p.Status.PodIP, Node: p.Spec.NodeName, UID: string(p.UID)})
-		}
-	}
-	sort.Slice(pods, func(i, j int) bool { return pods[i].Name < pods[j].Name })
-	return pods, nil
 }

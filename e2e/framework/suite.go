@@ -15,7 +15,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -310,7 +309,7 @@ func (s *Suite) Finish(ctx context.Context, cfg *envconf.Config) (context.Contex
 	deleteCluster := s.Cluster != nil && s.Cluster.Created && !keep
 	if s.Namespace != "" && s.Client != nil && !deleteCluster {
 		start := time.Now()
-		if err := s.deleteNamespace(ctx); err != nil {
+		if err := DeleteNamespace(ctx, NamespaceInput{Client: s.Client, Name: s.Namespace, Timeout: time.Minute}); err != nil {
 			s.Logf("deleting namespace %s: %v", s.Namespace, err)
 		} else {
 			s.Logf("namespace %s deleted in %s", s.Namespace, time.Since(start).Round(100*time.Millisecond))
@@ -330,31 +329,6 @@ func (s *Suite) Finish(ctx context.Context, cfg *envconf.Config) (context.Contex
 	}
 	s.Logf("cluster %q deleted in %s", s.Cluster.Name, time.Since(start).Round(100*time.Millisecond))
 	return ctx, nil
-}
-
-// deleteNamespace deletes the run's namespace and waits until it is gone, so a run's cost
-// includes its cleanup and the next run starts clean. The pods go first, without grace: the
-// namespace controller otherwise requeues for the longest remaining grace period, and nothing
-// here needs a graceful end any more.
-func (s *Suite) deleteNamespace(ctx context.Context) error {
-	zero := int64(0)
-	err := s.Client.CoreV1().Pods(s.Namespace).DeleteCollection(ctx, metav1.DeleteOptions{GracePeriodSeconds: &zero}, metav1.ListOptions{})
-	if err != nil {
-		return err
-	}
-	if err := s.Client.CoreV1().Namespaces().Delete(ctx, s.Namespace, metav1.DeleteOptions{}); err != nil {
-		return err
-	}
-	return cluster.Poll(ctx, "namespace "+s.Namespace+" to be gone", time.Minute, 200*time.Millisecond, func(ctx context.Context) (bool, string, error) {
-		ns, err := s.Client.CoreV1().Namespaces().Get(ctx, s.Namespace, metav1.GetOptions{})
-		if apierrors.IsNotFound(err) {
-			return true, "", nil
-		}
-		if err != nil {
-			return false, err.Error(), nil
-		}
-		return false, "phase " + string(ns.Status.Phase), nil
-	})
 }
 
 func lastLines(s string, n int) string {
