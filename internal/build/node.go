@@ -246,7 +246,10 @@ func (t Target) Ensure(ctx context.Context, r *Runner) error {
 		r.printf("%-22s cached  %s (docker image %s)", t.Stage.Name, label, t.Image)
 		return nil
 	}
-	if label != "" {
+	switch {
+	case label == t.Stage.Key():
+		r.printf("%-22s rebuild docker image %s is up to date; rebuilding as asked", t.Stage.Name, t.Image)
+	case label != "":
 		r.printf("%-22s stale   docker image %s was built from %s, inputs are now %s", t.Stage.Name, t.Image, label, t.Stage.Key())
 	}
 	if err := t.build(ctx, r); err != nil {
