@@ -32,8 +32,10 @@ import (
 	"time"
 )
 
-// shutdownGrace is short because a terminating pod keeps its DNS record until
-// it is gone; lingering only prolongs the window in which clients reach it.
+// shutdownGrace is short because a StatefulSet cannot create the replacement
+// of the same name until the old pod is gone: every second spent lingering
+// delays the new pod, and the moment its name answers again. (The old IP
+// leaves the Service's records as soon as the pod starts terminating.)
 const shutdownGrace = 2 * time.Second
 
 type identity struct {
