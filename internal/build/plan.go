@@ -350,6 +350,9 @@ func (p *Plan) rootfs(name string, packages []string, script string) *Stage {
 	args := []string{"--variant=minbase", "--include=" + strings.Join(packages, ","), p.V.DebianSuite, "ROOT", p.V.DebianMirror}
 	return &Stage{Name: name, Pool: Network, Inputs: append(append([]string{}, args...), script, slim),
 		Run: func(ctx context.Context, dir string, log io.Writer) error {
+			if err := needRoot(os.Geteuid(), name); err != nil {
+				return err
+			}
 			root := filepath.Join(dir, "root")
 			if err := command(ctx, log, "", nil, "debootstrap", substitute(args, "ROOT", root)...); err != nil {
 				return err
@@ -369,4 +372,17 @@ func (p *Plan) All() []*Stage {
 	return []*Stage{p.KubernetesModule, p.Kubectl, p.Kubernetes, p.Containerd, p.Runc, p.Crictl, p.CNIPlugins,
 		p.CoreDNS, p.EtcdModule, p.Etcd, p.RouteCNI, p.Pause, p.Hello, p.RootfsNode, p.RootfsProxy, p.RootfsClient,
 		p.PreloadImages, p.HelloImage, p.ClientImage, p.NodeImage}
+}
+
+// needRoot stops a root filesystem build early, with the command to run, when it cannot work:
+// debootstrap and chroot need root.
+func needRoot(euid int, stage string) error {
+	if euid == 0 {
+		return nil
+	}
+	target := "node-image"
+	if stage == "rootfs-client" {
+		target = "images"
+	}
+	return fmt.Errorf("building the %s root filesystem needs root (debootstrap, chroot): run as root, e.g. sudo env PATH=\"$PATH\" make %s", stage, target)
 }

@@ -138,3 +138,16 @@ func TestRenderCNIManifestFillsOnlyTheImage(t *testing.T) {
 		t.Fatalf("rendered manifest:\n%s", out)
 	}
 }
+
+func TestNeedRoot(t *testing.T) {
+	if err := needRoot(0, "rootfs-node"); err != nil {
+		t.Fatal(err)
+	}
+	err := needRoot(1000, "rootfs-client")
+	if err == nil || !strings.Contains(err.Error(), `sudo env PATH="$PATH" make images`) {
+		t.Fatalf("err = %v", err)
+	}
+	if err := needRoot(1000, "rootfs-node"); err == nil || !strings.Contains(err.Error(), "make node-image") {
+		t.Fatalf("err = %v", err)
+	}
+}
