@@ -22,7 +22,7 @@ import (
 func TestClusterIsReady(t *testing.T) {
 	b := features.New("cluster: ready, pod network across nodes, nothing leaves the host").WithLabel("area", "cluster").
 		Assess("every node Ready and CoreDNS Available", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
-			NewWithT(t).Expect(cluster.WaitReady(ctx, cfg.KubeconfigFile(), 30*time.Second, nil)).To(Succeed())
+			NewWithT(t).Expect(cluster.WaitReady(ctx, cfg.KubeconfigFile(), 30*time.Second)).To(Succeed())
 			return ctx
 		})
 	if suite.Cluster != nil {

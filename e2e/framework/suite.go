@@ -17,7 +17,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
 	"sigs.k8s.io/e2e-framework/klient"
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
 	"sigs.k8s.io/e2e-framework/pkg/features"
@@ -112,7 +111,6 @@ type Suite struct {
 	Namespace string
 	Zone      string // cluster DNS zone, discovered
 	Client    kubernetes.Interface
-	REST      *rest.Config
 	exec      Executor
 	failed    atomic.Bool
 	started   time.Time
@@ -179,7 +177,6 @@ func (s *Suite) ProvisionCluster(ctx context.Context, cfg *envconf.Config) (cont
 	if err != nil {
 		return ctx, err
 	}
-	s.REST = rc
 	if s.Client, err = kubernetes.NewForConfig(rc); err != nil {
 		return ctx, err
 	}

@@ -219,12 +219,12 @@ func (p *Plan) NodeTarget() Target {
 // WorkloadTargets are the images the lab and the suite run in the cluster.
 func (p *Plan) WorkloadTargets() []Target {
 	var ts []Target
-	for _, s := range []*Stage{p.HelloImage, p.ClientImage} {
-		image := p.V.HelloImage
-		if s == p.ClientImage {
-			image = p.V.ClientImage
-		}
-		ts = append(ts, Target{Image: image, Stage: s, build: func(ctx context.Context, r *Runner) error {
+	for _, w := range []struct {
+		image string
+		stage *Stage
+	}{{p.V.HelloImage, p.HelloImage}, {p.V.ClientImage, p.ClientImage}} {
+		s := w.stage
+		ts = append(ts, Target{Image: w.image, Stage: s, build: func(ctx context.Context, r *Runner) error {
 			if err := r.Build(ctx, s); err != nil {
 				return err
 			}

@@ -185,7 +185,7 @@ func Up(ctx context.Context, opts ...Option) (*Cluster, error) {
 			fmt.Fprintln(o.out, "offline: CoreDNS has no upstream resolver, containerd no registry")
 		}
 	}
-	if err := WaitReady(ctx, o.kubeconfig, 3*time.Minute, o.out); err != nil {
+	if err := WaitReady(ctx, o.kubeconfig, 3*time.Minute); err != nil {
 		return c, err
 	}
 	fmt.Fprintf(o.out, "cluster %q ready (all nodes Ready, CoreDNS Available) %s after start\n", o.name, time.Since(start).Round(100*time.Millisecond))

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"sort"
 	"strings"
 	"time"
@@ -58,7 +57,7 @@ func Poll(ctx context.Context, what string, timeout, interval time.Duration, che
 
 // WaitReady waits until every node is Ready and kube-system/coredns is Available. kind's own
 // --wait covers the control plane only.
-func WaitReady(ctx context.Context, kubeconfig string, timeout time.Duration, out io.Writer) error {
+func WaitReady(ctx context.Context, kubeconfig string, timeout time.Duration) error {
 	cfg, err := RESTConfig(kubeconfig)
 	if err != nil {
 		return err
