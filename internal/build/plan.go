@@ -347,14 +347,20 @@ rm -rf /var/lib/apt/lists/* /var/cache/debconf/*-old /var/log/* /var/tmp/* /usr/
 // rootfs debootstraps a minimal Debian with packages, runs script in it and leaves the result
 // as rootfs.tar, the layer an image is made from.
 func (p *Plan) rootfs(name string, packages []string, script string) *Stage {
-	args := []string{"--variant=minbase", "--include=" + strings.Join(packages, ","), p.V.DebianSuite, "ROOT", p.V.DebianMirror}
+	// The mirror is a transport, not an input: it stays out of the key, so another mirror
+	// reuses what was built.
+	args := []string{"--variant=minbase", "--include=" + strings.Join(packages, ","), p.V.DebianSuite, "ROOT", "MIRROR"}
 	return &Stage{Name: name, Pool: Network, Inputs: append(append([]string{}, args...), script, slim),
 		Run: func(ctx context.Context, dir string, log io.Writer) error {
 			if err := needRoot(os.Geteuid(), name); err != nil {
 				return err
 			}
+			mirror, err := DebianMirror("/etc/apt")
+			if err != nil {
+				return err
+			}
 			root := filepath.Join(dir, "root")
-			if err := command(ctx, log, "", nil, "debootstrap", substitute(args, "ROOT", root)...); err != nil {
+			if err := command(ctx, log, "", nil, "debootstrap", substitute(substitute(args, "ROOT", root), "MIRROR", mirror)...); err != nil {
 				return err
 			}
 			if err := command(ctx, log, "", nil, "chroot", root, "/bin/sh", "-euc", script+slim); err != nil {

@@ -24,8 +24,7 @@ type Versions struct {
 	CoreDNS    string `env:"COREDNS_VERSION"`
 	Pause      string `env:"PAUSE_VERSION"`
 
-	DebianSuite  string `env:"DEBIAN_SUITE"`
-	DebianMirror string `env:"DEBIAN_MIRROR"`
+	DebianSuite string `env:"DEBIAN_SUITE"`
 
 	NodeImageRepo string `env:"NODE_IMAGE_REPO"`
 	HelloImage    string `env:"HELLO_IMAGE"`
