@@ -11,7 +11,7 @@ import (
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
 	"sigs.k8s.io/e2e-framework/pkg/features"
 
-	"github.com/headless-e2e/headless-e2e/e2e/framework"
+	fw "github.com/headless-e2e/headless-e2e/e2e/framework"
 	"github.com/headless-e2e/headless-e2e/manifests"
 )
 
@@ -30,15 +30,28 @@ func TestBadInputPodsFailTheWaitWithTheirCause(t *testing.T) {
 	// without one counts as Ready for the instant it runs.
 	var hello corev1.PodTemplateSpec
 	names := []string{"crash-loop", "missing-image"}
+	// createAndWaitFails creates the pod, waits for it as DeployCourse waits for the course's,
+	// and returns the error, logging how long after the creation it came: the point is that it
+	// comes at once, not at the deadline, but a machine's speed is no assertion.
+	createAndWaitFails := func(ctx context.Context, t *testing.T, p *corev1.Pod) error {
+		start := time.Now()
+		_, err := suite.Client().CoreV1().Pods(suite.Namespace()).Create(ctx, p, metav1.CreateOptions{})
+		NewWithT(t).Expect(err).NotTo(HaveOccurred(), "creating pod %s", p.Name)
+		selector := "badinput=" + p.Name
+		_, err = fw.WaitPodsReady(ctx, fw.WaitPodsInput{Client: suite.Client(), Namespace: suite.Namespace(), Selector: selector, Count: 1, Timeout: 3 * time.Minute})
+		t.Logf("WaitPodsReady(%s) returned %s after the pod was created, with:\n%v", selector, time.Since(start).Round(100*time.Millisecond), err)
+		NewWithT(t).Expect(err).To(HaveOccurred(), "pod %s became Ready", p.Name)
+		return err
+	}
 	f := features.New("bad input: a pod that crash-loops, and one whose image is missing, fail the wait at once, naming the cause").WithLabel("area", "badinput").
 		Setup(func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 			var err error
-			hello, _, err = framework.CourseTemplates(ctx, manifests.Headless, "headless/*.yaml", nil)
+			hello, _, err = fw.CourseTemplates(ctx, manifests.Headless, "headless/*.yaml", nil)
 			NewWithT(t).Expect(err).NotTo(HaveOccurred())
 			return ctx
 		}).
 		Assess("a command that exits 1: the wait fails with CrashLoopBackOff and the last log line", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
-			p := badPod("crash-loop", hello)
+			p := fw.PodFromTemplate("crash-loop", map[string]string{"badinput": "crash-loop"}, hello)
 			p.Spec.Containers[0].Image = suite.Settings.ClientImage // the hello image has no shell
 			p.Spec.Containers[0].Command = []string{"sh", "-c", "echo " + crashLine + "; exit 1"}
 			err := createAndWaitFails(ctx, t, p)
@@ -49,7 +62,7 @@ func TestBadInputPodsFailTheWaitWithTheirCause(t *testing.T) {
 			return ctx
 		}).
 		Assess("an image that is not there: the wait fails with ErrImagePull or ImagePullBackOff and the pod's events", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
-			p := badPod("missing-image", hello)
+			p := fw.PodFromTemplate("missing-image", map[string]string{"badinput": "missing-image"}, hello)
 			p.Spec.Containers[0].Image = missingImage
 			p.Spec.Containers[0].ImagePullPolicy = corev1.PullIfNotPresent
 			err := createAndWaitFails(ctx, t, p)
@@ -63,30 +76,9 @@ func TestBadInputPodsFailTheWaitWithTheirCause(t *testing.T) {
 		Teardown(func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 			zero := int64(0)
 			for _, name := range names {
-				_ = suite.Client.CoreV1().Pods(suite.Namespace).Delete(context.WithoutCancel(ctx), name, metav1.DeleteOptions{GracePeriodSeconds: &zero})
+				_ = suite.Client().CoreV1().Pods(suite.Namespace()).Delete(context.WithoutCancel(ctx), name, metav1.DeleteOptions{GracePeriodSeconds: &zero})
 			}
 			return ctx
 		}).Feature()
 	testenv.Test(t, f)
-}
-
-func badPod(name string, tmpl corev1.PodTemplateSpec) *corev1.Pod {
-	return &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"badinput": name}},
-		Spec:       *tmpl.Spec.DeepCopy(),
-	}
-}
-
-// createAndWaitFails creates the pod, waits for it as DeployCourse waits for the course's, and
-// returns the error, logging how long after the creation it came: the point is that it comes
-// at once, not at the deadline, but a machine's speed is no assertion.
-func createAndWaitFails(ctx context.Context, t *testing.T, p *corev1.Pod) error {
-	start := time.Now()
-	_, err := suite.Client.CoreV1().Pods(suite.Namespace).Create(ctx, p, metav1.CreateOptions{})
-	NewWithT(t).Expect(err).NotTo(HaveOccurred(), "creating pod %s", p.Name)
-	selector := "badinput=" + p.Name
-	_, err = framework.WaitPodsReady(ctx, framework.WaitPodsInput{Client: suite.Client, Namespace: suite.Namespace, Selector: selector, Count: 1, Timeout: 3 * time.Minute})
-	t.Logf("WaitPodsReady(%s) returned %s after the pod was created, with:\n%v", selector, time.Since(start).Round(100*time.Millisecond), err)
-	NewWithT(t).Expect(err).To(HaveOccurred(), "pod %s became Ready", p.Name)
-	return err
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"testing"
 	"time"
 
@@ -13,7 +12,7 @@ import (
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
 	"sigs.k8s.io/e2e-framework/pkg/features"
 
-	"github.com/headless-e2e/headless-e2e/e2e/framework"
+	fw "github.com/headless-e2e/headless-e2e/e2e/framework"
 	"github.com/headless-e2e/headless-e2e/internal/cluster"
 	"github.com/headless-e2e/headless-e2e/manifests"
 )
@@ -25,20 +24,20 @@ func TestClusterIsReady(t *testing.T) {
 			NewWithT(t).Expect(cluster.WaitReady(ctx, cfg.KubeconfigFile(), 30*time.Second)).To(Succeed())
 			return ctx
 		})
-	if suite.Cluster != nil {
+	if suite.Cluster() != nil {
 		b = b.Assess("the course's nodes: <name>-control-plane, <name>-worker, <name>-worker2", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
-			n := suite.Cluster.Name
-			NewWithT(t).Expect(nodeNames(ctx, t)).To(Equal([]string{n + "-control-plane", n + "-worker", n + "-worker2"}))
+			n := suite.Cluster().Name
+			NewWithT(t).Expect(fw.Must(fw.NodeNames(ctx, suite.Client(), ""))(t)).To(Equal([]string{n + "-control-plane", n + "-worker", n + "-worker2"}))
 			return ctx
 		})
 	}
 	b = b.Assess("a pod on each worker reaches a pod on the other by IP", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 		g := NewWithT(t)
-		hello, client, err := framework.CourseTemplates(ctx, manifests.Headless, "headless/*.yaml",
-			map[string]string{suite.Versions.HelloImage: suite.Settings.HelloImage, suite.Versions.ClientImage: suite.Settings.ClientImage})
+		hello, client, err := fw.CourseTemplates(ctx, manifests.Headless, "headless/*.yaml",
+			suite.Settings.Images(suite.Versions))
 		g.Expect(err).NotTo(HaveOccurred())
-		lines, err := framework.CheckCrossNode(ctx, framework.CrossNodeInput{
-			Client: suite.Client, Exec: suite.Exec(), Namespace: suite.Namespace, Nodes: workers(ctx, t),
+		lines, err := fw.CheckCrossNode(ctx, fw.CrossNodeInput{
+			Client: suite.Client(), Exec: suite.Course.Exec, Namespace: suite.Namespace(), Nodes: fw.Must(fw.NodeNames(ctx, suite.Client(), fw.WorkerSelector))(t),
 			Hello: hello, Clients: client, Timeout: time.Minute,
 		})
 		for _, l := range lines {
@@ -47,7 +46,7 @@ func TestClusterIsReady(t *testing.T) {
 		g.Expect(err).NotTo(HaveOccurred())
 		return ctx
 	})
-	if suite.Cluster != nil && suite.Settings.Cluster.EgressGuard {
+	if suite.Cluster() != nil && suite.Settings.Cluster.EgressGuard {
 		b = b.Assess("the egress guard is up: blackholes for the pod and service CIDRs, uplink drop", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 			out, err := exec.CommandContext(ctx, filepath.Join(suite.Settings.RepoRoot, "scripts", "egress-guard.sh"), "check").CombinedOutput()
 			t.Log(string(out))
@@ -57,13 +56,13 @@ func TestClusterIsReady(t *testing.T) {
 			return ctx
 		})
 	}
-	if suite.Cluster != nil && suite.Settings.Cluster.Offline {
+	if suite.Cluster() != nil && suite.Settings.Cluster.Offline {
 		b = b.Assess("offline: CoreDNS has no upstream resolver and every node's containerd no registry", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 			g := NewWithT(t)
-			cm, err := suite.Client.CoreV1().ConfigMaps("kube-system").Get(ctx, "coredns", metav1.GetOptions{})
+			cm, err := suite.Client().CoreV1().ConfigMaps("kube-system").Get(ctx, "coredns", metav1.GetOptions{})
 			g.Expect(err).NotTo(HaveOccurred())
 			g.Expect(cm.Data["Corefile"]).NotTo(ContainSubstring("forward"), "CoreDNS would relay non-cluster names off this machine")
-			for _, node := range nodeNames(ctx, t) {
+			for _, node := range fw.Must(fw.NodeNames(ctx, suite.Client(), ""))(t) {
 				out, err := exec.CommandContext(ctx, "docker", "exec", node, "cat", "/etc/containerd/certs.d/_default/hosts.toml").CombinedOutput()
 				g.Expect(err).NotTo(HaveOccurred(), "node %s: %s", node, out)
 				g.Expect(string(out)).To(ContainSubstring(`server = "http://127.0.0.1:1"`), node)
@@ -72,22 +71,4 @@ func TestClusterIsReady(t *testing.T) {
 		})
 	}
 	testenv.Test(t, b.Feature())
-}
-
-func nodeNames(ctx context.Context, t *testing.T) []string { return listNodes(ctx, t, "") }
-
-// workers are the nodes without the control-plane role, where the course's pods run.
-func workers(ctx context.Context, t *testing.T) []string {
-	return listNodes(ctx, t, "!node-role.kubernetes.io/control-plane")
-}
-
-func listNodes(ctx context.Context, t *testing.T, selector string) []string {
-	nodes, err := suite.Client.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: selector})
-	NewWithT(t).Expect(err).NotTo(HaveOccurred())
-	var names []string
-	for _, n := range nodes.Items {
-		names = append(names, n.Name)
-	}
-	sort.Strings(names)
-	return names
 }

@@ -13,84 +13,93 @@ import (
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
 	"sigs.k8s.io/e2e-framework/pkg/features"
 
-	"github.com/headless-e2e/headless-e2e/e2e/framework"
+	fw "github.com/headless-e2e/headless-e2e/e2e/framework"
+	"github.com/headless-e2e/headless-e2e/e2e/framework/dns"
 	"github.com/headless-e2e/headless-e2e/manifests"
 )
 
 // The course's steps, in its order. Each feature is labelled area=course and step=<name>, so
 // `make e2e ARGS='--labels step=dns'` runs one.
 
-const (
-	service    = "headless-demo"
-	helloPods  = "app=hello-kubernetes"
-	targetPort = 8080
-)
-
 func TestServiceIsHeadless(t *testing.T) {
 	f := features.New("a. the Service is headless").WithLabel("area", "course").WithLabel("step", "service").
 		Assess("spec.clusterIP is None and no cluster IP is allocated", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
-			NewWithT(t).Expect(framework.CheckHeadless(getService(ctx, t, service))).To(Succeed())
+			svc := fw.Must(suite.Client().CoreV1().Services(suite.Namespace()).Get(ctx, fw.CourseService, metav1.GetOptions{}))(t)
+			NewWithT(t).Expect(fw.CheckHeadless(svc)).To(Succeed())
 			return ctx
 		}).
 		Assess("its selector matches exactly the StatefulSet's 3 pods", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
-			NewWithT(t).Expect(framework.CheckSelects(ctx, suite.Client, getService(ctx, t, service), readyHelloPods(ctx, t))).To(Succeed())
+			svc := fw.Must(suite.Client().CoreV1().Services(suite.Namespace()).Get(ctx, fw.CourseService, metav1.GetOptions{}))(t)
+			NewWithT(t).Expect(fw.CheckSelects(ctx, suite.Client(), svc, fw.Must(suite.Course.ReadyPods(ctx))(t))).To(Succeed())
 			return ctx
 		}).
 		Assess("port 80 targets 8080", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
-			NewWithT(t).Expect(framework.CheckPort(getService(ctx, t, service), 80, targetPort)).To(Succeed())
+			svc := fw.Must(suite.Client().CoreV1().Services(suite.Namespace()).Get(ctx, fw.CourseService, metav1.GetOptions{}))(t)
+			NewWithT(t).Expect(fw.CheckPort(svc, fw.CoursePort, fw.CourseTargetPort)).To(Succeed())
 			return ctx
 		}).Feature()
 	testenv.Test(t, f)
 }
 
 // The checks above must be able to fail, and say why: run them against broken copies of the
-// Service (one with a cluster IP, one whose selector matches nothing).
+// Service (one with a cluster IP, one whose selector matches nothing, one with another port).
 func TestChecksCatchBrokenServices(t *testing.T) {
-	broken := func(name string, mutate func(*corev1.Service)) func(context.Context, *testing.T, *envconf.Config) context.Context {
-		return func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
-			err := framework.Deploy(ctx, framework.DeployInput{
-				Resources: cfg.Client().Resources(suite.Namespace), Namespace: suite.Namespace,
-				Manifests: manifests.Headless, Pattern: "headless/service.yaml",
-				Mutate: func(o k8s.Object) {
-					svc := o.(*corev1.Service)
-					svc.Name = name
-					mutate(svc)
-				},
-			})
-			NewWithT(t).Expect(err).NotTo(HaveOccurred())
-			return ctx
-		}
+	broken := map[string]func(*corev1.Service){
+		"broken-clusterip": func(s *corev1.Service) { s.Spec.ClusterIP = "" },
+		"broken-selector":  func(s *corev1.Service) { s.Spec.Selector = map[string]string{"app": "nothing"} },
 	}
 	f := features.New("a. negative controls: broken Services are reported with their cause").WithLabel("area", "course").WithLabel("step", "service").
-		Setup(broken("broken-clusterip", func(s *corev1.Service) { s.Spec.ClusterIP = "" })).
-		Setup(broken("broken-selector", func(s *corev1.Service) { s.Spec.Selector = map[string]string{"app": "nothing"} })).
-		Assess("a Service with a cluster IP fails the headless check, naming clusterIP", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
-			err := framework.CheckHeadless(getService(ctx, t, "broken-clusterip"))
-			NewWithT(t).Expect(err).To(MatchError(ContainSubstring("is not headless: spec.clusterIP is")))
-			t.Logf("reported as: %v", err)
+		Setup(func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+			for name, mutate := range broken {
+				err := fw.Deploy(ctx, fw.DeployInput{
+					Resources: cfg.Client().Resources(suite.Namespace()), Namespace: suite.Namespace(),
+					Manifests: manifests.Headless, Pattern: "headless/service.yaml",
+					Mutate: func(o k8s.Object) { svc := o.(*corev1.Service); svc.Name = name; mutate(svc) },
+				})
+				if err != nil {
+					t.Error(err) // not Fatal: a failing Setup would skip the Teardown
+				}
+			}
 			return ctx
 		}).
-		Assess("a selector matching nothing fails the selector and Endpoints checks, naming the selector", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+		Assess("a Service with a cluster IP fails the headless check and the diagnosis, naming clusterIP", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 			g := NewWithT(t)
-			svc := getService(ctx, t, "broken-selector")
-			err := framework.CheckSelects(ctx, suite.Client, svc, readyHelloPods(ctx, t))
+			svc := fw.Must(suite.Client().CoreV1().Services(suite.Namespace()).Get(ctx, "broken-clusterip", metav1.GetOptions{}))(t)
+			err := fw.CheckHeadless(svc)
+			g.Expect(err).To(MatchError(ContainSubstring("is not headless: spec.clusterIP is")))
+			t.Logf("reported as: %v", err)
+			err = fw.DiagnoseService(ctx, fw.DiagnoseInput{Client: suite.Client(), Namespace: suite.Namespace(), Service: "broken-clusterip"})
+			g.Expect(err).To(MatchError(ContainSubstring("cause: Service broken-clusterip is not headless")))
+			return ctx
+		}).
+		Assess("a selector matching nothing fails the selector, Endpoints and diagnosis checks, naming the selector", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+			g := NewWithT(t)
+			pods := fw.Must(suite.Course.ReadyPods(ctx))(t)
+			svc := fw.Must(suite.Client().CoreV1().Services(suite.Namespace()).Get(ctx, "broken-selector", metav1.GetOptions{}))(t)
+			err := fw.CheckSelects(ctx, suite.Client(), svc, pods)
 			g.Expect(err).To(MatchError(ContainSubstring("selector app=nothing matches no pod")))
 			t.Logf("reported as: %v", err)
 			// The Endpoints object of a Service that selects nothing exists but is empty.
-			var ep *corev1.Endpoints
-			g.Eventually(ctx, func() error {
-				var err error
-				ep, err = suite.Client.CoreV1().Endpoints(suite.Namespace).Get(ctx, "broken-selector", metav1.GetOptions{})
-				return err
-			}).WithTimeout(10 * time.Second).WithPolling(100 * time.Millisecond).Should(Succeed())
-			err = framework.CheckEndpoints(ep, readyHelloPods(ctx, t), targetPort)
-			g.Expect(err).To(MatchError(ContainSubstring("does the Service's selector match the pods?")))
-			t.Logf("reported as: %v", err)
+			ep := fw.Must(fw.AwaitObject(ctx, "Endpoints broken-selector", fw.DNSTimeout, func(ctx context.Context) (*corev1.Endpoints, error) {
+				return suite.Client().CoreV1().Endpoints(suite.Namespace()).Get(ctx, "broken-selector", metav1.GetOptions{})
+			}))(t)
+			g.Expect(fw.CheckEndpoints(ep, pods, fw.CourseTargetPort)).To(MatchError(ContainSubstring("does the Service's selector match the pods?")))
+			err = fw.DiagnoseService(ctx, fw.DiagnoseInput{Client: suite.Client(), Namespace: suite.Namespace(), Service: "broken-selector"})
+			g.Expect(err).To(MatchError(ContainSubstring("cause: Service broken-selector's selector app=nothing matches no pod")))
+			t.Logf("diagnosed as: %v", err)
+			return ctx
+		}).
+		Assess("a wrong target port is printed as a user writes it", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+			svc := fw.Must(suite.Client().CoreV1().Services(suite.Namespace()).Get(ctx, fw.CourseService, metav1.GetOptions{}))(t)
+			err := fw.CheckPort(svc, fw.CoursePort, 8081)
+			NewWithT(t).Expect(err).To(MatchError("Service headless-demo maps port 80 -> 8080/TCP (http); want port 80 -> 8081/TCP"))
 			return ctx
 		}).
 		Teardown(func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
-			for _, name := range []string{"broken-clusterip", "broken-selector"} {
-				_ = suite.Client.CoreV1().Services(suite.Namespace).Delete(ctx, name, metav1.DeleteOptions{})
+			for name := range broken {
+				if err := fw.DeleteService(ctx, fw.DeleteServiceInput{Client: suite.Client(), Namespace: suite.Namespace(), Name: name, Timeout: fw.DNSTimeout}); err != nil {
+					t.Error(err)
+				}
 			}
 			return ctx
 		}).Feature()
@@ -100,52 +109,62 @@ func TestChecksCatchBrokenServices(t *testing.T) {
 func TestEndpointsListEveryReadyPod(t *testing.T) {
 	f := features.New("b. Endpoints and EndpointSlices list exactly the 3 ready pods").WithLabel("area", "course").WithLabel("step", "endpoints").
 		Assess("v1 Endpoints: podIP:8080 with hostname and node for each pod", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
-			pods := readyHelloPods(ctx, t)
-			eventually(ctx, t, "Endpoints "+service, func() error {
-				ep, err := suite.Client.CoreV1().Endpoints(suite.Namespace).Get(ctx, service, metav1.GetOptions{})
+			pods := fw.Must(suite.Course.ReadyPods(ctx))(t)
+			_, err := fw.AwaitObject(ctx, "Endpoints "+fw.CourseService+" to list exactly "+fmt.Sprint(pods), fw.DNSTimeout, func(ctx context.Context) (*corev1.Endpoints, error) {
+				ep, err := suite.Client().CoreV1().Endpoints(suite.Namespace()).Get(ctx, fw.CourseService, metav1.GetOptions{})
 				if err != nil {
-					return err
+					return nil, err
 				}
-				return framework.CheckEndpoints(ep, pods, targetPort)
+				return ep, fw.CheckEndpoints(ep, pods, fw.CourseTargetPort)
 			})
+			NewWithT(t).Expect(err).NotTo(HaveOccurred())
 			return ctx
 		}).
 		Assess("EndpointSlices (the source of truth since v1 Endpoints' deprecation): the same, all ready", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
-			pods := readyHelloPods(ctx, t)
-			eventually(ctx, t, "EndpointSlices of "+service, func() error {
-				list, err := suite.Client.DiscoveryV1().EndpointSlices(suite.Namespace).List(ctx, metav1.ListOptions{LabelSelector: "kubernetes.io/service-name=" + service})
+			pods := fw.Must(suite.Course.ReadyPods(ctx))(t)
+			_, err := fw.AwaitObject(ctx, "EndpointSlices of "+fw.CourseService+" to list exactly "+fmt.Sprint(pods), fw.DNSTimeout, func(ctx context.Context) (any, error) {
+				list, err := suite.Client().DiscoveryV1().EndpointSlices(suite.Namespace()).List(ctx, metav1.ListOptions{LabelSelector: "kubernetes.io/service-name=" + fw.CourseService})
 				if err != nil {
-					return err
+					return nil, err
 				}
-				return framework.CheckEndpointSlices(list.Items, pods, targetPort)
+				return list, fw.CheckEndpointSlices(list.Items, pods, fw.CourseTargetPort)
 			})
+			NewWithT(t).Expect(err).NotTo(HaveOccurred())
 			return ctx
 		}).Feature()
 	testenv.Test(t, f)
 }
 
 func TestServiceNameAnswersEveryPod(t *testing.T) {
+	service := func(q dns.Query) func(context.Context, *testing.T, *envconf.Config) context.Context {
+		return func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+			ips := fw.IPs(fw.Must(suite.Course.ReadyPods(ctx))(t))
+			a, took, err := suite.Course.Expect(ctx, q, dns.Exactly("A", ips...), fw.DNSTimeout)
+			NewWithT(t).Expect(err).NotTo(HaveOccurred())
+			t.Logf("%s (after %s)", a, took.Round(time.Millisecond))
+			return ctx
+		}
+	}
 	f := features.New("c. nslookup headless-demo answers exactly the 3 pod IPs").WithLabel("area", "course").WithLabel("step", "dns").
-		Assess("short name headless-demo", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
-			expectResolves(ctx, t, service, framework.IPs(readyHelloPods(ctx, t)))
-			return ctx
-		}).
+		Assess("short name headless-demo, through the search list", service(dns.Query{Name: fw.CourseService, Search: true})).
 		Assess("FQDN headless-demo.<namespace>.svc.<zone>.", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
-			expectResolves(ctx, t, fqdn(service), framework.IPs(readyHelloPods(ctx, t)))
-			return ctx
+			return service(dns.Query{Name: suite.Course.FQDN(fw.CourseService)})(ctx, t, cfg)
 		}).Feature()
 	testenv.Test(t, f)
 }
 
 func TestPodNamesAnswerTheirPod(t *testing.T) {
 	b := features.New("d. nslookup hello-kubernetes-N.headless-demo answers exactly pod N's IP").WithLabel("area", "course").WithLabel("step", "dns")
-	for i := range 3 {
-		name := fmt.Sprintf("hello-kubernetes-%d", i)
-		b = b.Assess(name+": short name and FQDN", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
-			ip := podIP(ctx, t, name)
-			// Independent lookups: ask both at once.
-			t.Run("short", func(t *testing.T) { t.Parallel(); expectResolves(ctx, t, name+"."+service, []string{ip}) })
-			t.Run("fqdn", func(t *testing.T) { t.Parallel(); expectResolves(ctx, t, fqdn(name+"."+service), []string{ip}) })
+	for _, name := range fw.Ordinals(fw.CourseStatefulSet, fw.CourseReplicas) {
+		b = b.Assess(name+": short name (search list) and FQDN", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+			ip := fw.Must(suite.Course.Pod(ctx, name))(t).IP
+			from := fw.Must(suite.Course.From(ctx))(t)
+			_, took, err := fw.AwaitDNS(ctx, fw.AwaitDNSInput{From: from, Timeout: fw.DNSTimeout, Checks: []fw.Check{
+				{Query: dns.Query{Name: name + "." + fw.CourseService, Search: true}, Want: dns.Exactly("A", ip)},
+				{Query: dns.Query{Name: suite.Course.HostFQDN(name)}, Want: dns.Exactly("A", ip)},
+			}})
+			NewWithT(t).Expect(err).NotTo(HaveOccurred())
+			t.Logf("%s.%s and its FQDN answer exactly %s (after %s)", name, fw.CourseService, ip, took.Round(time.Millisecond))
 			return ctx
 		})
 	}
@@ -153,30 +172,30 @@ func TestPodNamesAnswerTheirPod(t *testing.T) {
 }
 
 func TestDeletedPodsKeepTheirNames(t *testing.T) {
-	var before, after []framework.PodAddr
+	var before, after []fw.PodAddr
 	f := features.New("e. delete the 3 pods: new IPs, same names").WithLabel("area", "course").WithLabel("step", "replace").
 		Assess("each pod comes back with a new IP, and its name answers exactly that IP", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
-			before = readyHelloPods(ctx, t)
-			client := clientPod(ctx, t)
-			results, err := framework.ReplacePods(ctx, framework.ReplaceInput{
-				Client: suite.Client, Exec: suite.Exec(), Namespace: suite.Namespace, ClientPod: client,
-				Service: service, Pods: before, Timeout: 90 * time.Second,
+			before = fw.Must(suite.Course.ReadyPods(ctx))(t)
+			results, err := fw.ReplacePods(ctx, fw.ReplaceInput{
+				Client: suite.Client(), From: fw.Must(suite.Course.From(ctx))(t), Service: fw.CourseService, Zone: suite.Course.Zone,
+				Pods: before, Timeout: 90 * time.Second,
 			})
 			for _, r := range results {
 				t.Log(r)
 				suite.Logf("convergence %s", r)
 			}
 			NewWithT(t).Expect(err).NotTo(HaveOccurred())
-			after = readyHelloPods(ctx, t)
+			after = fw.Must(suite.Course.ReadyPods(ctx))(t)
 			return ctx
 		}).
 		Assess("the service name answers exactly the new set of IPs", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
-			expectResolves(ctx, t, service, framework.IPs(after))
+			_, _, err := suite.Course.Expect(ctx, dns.Query{Name: fw.CourseService, Search: true}, dns.Exactly("A", fw.IPs(after)...), fw.DNSTimeout)
+			NewWithT(t).Expect(err).NotTo(HaveOccurred())
 			return ctx
 		}).
-		Assess("then, for a hold window, no answer contains an old IP", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
-			report, err := framework.HoldAnswers(ctx, framework.HoldInput{
-				Exec: suite.Exec(), Namespace: suite.Namespace, ClientPod: clientPod(ctx, t), Service: service,
+		Assess("then, for a hold window, every answer is exactly the new one: no old IP, no NXDOMAIN, no empty answer", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+			report, err := fw.HoldAnswers(ctx, fw.HoldInput{
+				From: fw.Must(suite.Course.From(ctx))(t), Service: fw.CourseService, Zone: suite.Course.Zone,
 				Before: before, After: after, Window: 3 * time.Second,
 			})
 			t.Log(report)
@@ -186,70 +205,16 @@ func TestDeletedPodsKeepTheirNames(t *testing.T) {
 	testenv.Test(t, f)
 }
 
-// --- helpers shared by the features ---
-
-func getService(ctx context.Context, t *testing.T, name string) *corev1.Service {
-	t.Helper()
-	svc, err := suite.Client.CoreV1().Services(suite.Namespace).Get(ctx, name, metav1.GetOptions{})
-	NewWithT(t).Expect(err).NotTo(HaveOccurred(), "getting Service %s", name)
-	return svc
-}
-
-func readyHelloPods(ctx context.Context, t *testing.T) []framework.PodAddr {
-	t.Helper()
-	var pods []framework.PodAddr
-	eventually(ctx, t, "3 Ready hello pods", func() error {
-		var err error
-		if pods, err = framework.ReadyPods(ctx, suite.Client, suite.Namespace, helloPods); err != nil {
-			return err
-		}
-		if len(pods) != 3 {
-			return fmt.Errorf("%d Ready: %v", len(pods), pods)
-		}
-		return nil
-	})
-	return pods
-}
-
-func podIP(ctx context.Context, t *testing.T, name string) string {
-	t.Helper()
-	for _, p := range readyHelloPods(ctx, t) {
-		if p.Name == name {
-			return p.IP
-		}
+// The framework as another project imports it (see its example): HeadlessServiceFeature run on
+// the course's Service, for real.
+func TestFrameworkAssertsTheCourseAsALibraryUserWould(t *testing.T) {
+	client, err := suite.Course.ClientPod(context.Background())
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatalf("no Ready pod %s", name)
-	return ""
-}
-
-func clientPod(ctx context.Context, t *testing.T) string {
-	t.Helper()
-	name, err := suite.ClientPod(ctx)
-	NewWithT(t).Expect(err).NotTo(HaveOccurred())
-	return name
-}
-
-// fqdn is the absolute name in the discovered zone (trailing dot: no search list involved).
-func fqdn(name string) string {
-	return fmt.Sprintf("%s.%s.svc.%s.", name, suite.Namespace, suite.Zone)
-}
-
-// eventually polls check until it returns nil; on timeout the failure is its last error.
-func eventually(ctx context.Context, t *testing.T, what string, check func() error) {
-	t.Helper()
-	NewWithT(t).Eventually(ctx, check).WithTimeout(30*time.Second).WithPolling(100*time.Millisecond).
-		Should(Succeed(), "waiting for %s", what)
-}
-
-// expectResolves polls nslookup from the client until the answer is exactly want (a set).
-func expectResolves(ctx context.Context, t *testing.T, name string, want []string) {
-	t.Helper()
-	client := clientPod(ctx, t)
-	eventually(ctx, t, "nslookup "+name, func() error {
-		a, err := framework.Lookup(ctx, framework.LookupInput{Exec: suite.Exec(), Namespace: suite.Namespace, Pod: client, Name: name})
-		if err != nil {
-			return err
-		}
-		return framework.ExactAnswer(a, want)
-	})
+	f := fw.HeadlessServiceFeature("library: HeadlessServiceFeature asserts the course's Service as an operator's suite would", fw.HeadlessFeatureInput{
+		Service: fw.CourseService, Selector: fw.CourseSelector, Replicas: fw.CourseReplicas,
+		Port: fw.CourseTargetPort, PortName: fw.CoursePortName, ClientPod: client,
+	}).WithLabel("area", "course").WithLabel("step", "library").Feature()
+	testenv.Test(t, f)
 }

@@ -14,7 +14,7 @@ import (
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
 	"sigs.k8s.io/e2e-framework/pkg/features"
 
-	"github.com/headless-e2e/headless-e2e/e2e/framework"
+	fw "github.com/headless-e2e/headless-e2e/e2e/framework"
 	"github.com/headless-e2e/headless-e2e/manifests"
 )
 
@@ -22,10 +22,10 @@ func TestSecurity(t *testing.T) {
 	b := features.New("security: restricted pods, private kubeconfig, no host ports").WithLabel("area", "security").
 		Assess("the run's namespace enforces Pod Security restricted, and admission refuses a privileged pod", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 			g := NewWithT(t)
-			ns, err := suite.Client.CoreV1().Namespaces().Get(ctx, suite.Namespace, metav1.GetOptions{})
+			ns, err := suite.Client().CoreV1().Namespaces().Get(ctx, suite.Namespace(), metav1.GetOptions{})
 			g.Expect(err).NotTo(HaveOccurred())
 			g.Expect(ns.Labels).To(HaveKeyWithValue("pod-security.kubernetes.io/enforce", "restricted"))
-			hello, _, err := framework.CourseTemplates(ctx, manifests.Headless, "headless/*.yaml", nil)
+			hello, _, err := fw.CourseTemplates(ctx, manifests.Headless, "headless/*.yaml", nil)
 			g.Expect(err).NotTo(HaveOccurred())
 			privileged := true
 			pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "privileged-probe"}, Spec: *hello.Spec.DeepCopy()}
@@ -33,13 +33,13 @@ func TestSecurity(t *testing.T) {
 			// refuse the contradiction before Pod Security admission is asked.
 			pod.Spec.Containers[0].SecurityContext.Privileged = &privileged
 			pod.Spec.Containers[0].SecurityContext.AllowPrivilegeEscalation = nil
-			_, err = suite.Client.CoreV1().Pods(suite.Namespace).Create(ctx, pod, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+			_, err = suite.Client().CoreV1().Pods(suite.Namespace()).Create(ctx, pod, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
 			g.Expect(err).To(MatchError(ContainSubstring("violates PodSecurity \"restricted")))
 			return ctx
 		}).
 		Assess("every course pod: non-root, no privilege escalation, all capabilities dropped, seccomp RuntimeDefault, read-only root", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 			g := NewWithT(t)
-			pods, err := suite.Client.CoreV1().Pods(suite.Namespace).List(ctx, metav1.ListOptions{LabelSelector: "app in (hello-kubernetes,client)"})
+			pods, err := suite.Client().CoreV1().Pods(suite.Namespace()).List(ctx, metav1.ListOptions{LabelSelector: "app in (hello-kubernetes,client)"})
 			g.Expect(err).NotTo(HaveOccurred())
 			g.Expect(pods.Items).To(HaveLen(4))
 			for _, p := range pods.Items {
@@ -59,22 +59,22 @@ func TestSecurity(t *testing.T) {
 			}
 			return ctx
 		})
-	if suite.Cluster != nil {
+	if suite.Cluster() != nil {
 		b = b.Assess("the kubeconfig is private: mode 0600 in a 0700 directory, not ~/.kube/config", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 			g := NewWithT(t)
-			file, err := os.Stat(suite.Cluster.Kubeconfig)
+			file, err := os.Stat(suite.Cluster().Kubeconfig)
 			g.Expect(err).NotTo(HaveOccurred())
 			g.Expect(file.Mode().Perm()).To(Equal(os.FileMode(0o600)))
-			dir, err := os.Stat(filepath.Dir(suite.Cluster.Kubeconfig))
+			dir, err := os.Stat(filepath.Dir(suite.Cluster().Kubeconfig))
 			g.Expect(err).NotTo(HaveOccurred())
 			g.Expect(dir.Mode().Perm()).To(Equal(os.FileMode(0o700)))
 			home, _ := os.UserHomeDir()
-			g.Expect(suite.Cluster.Kubeconfig).NotTo(Equal(filepath.Join(home, ".kube", "config")))
+			g.Expect(suite.Cluster().Kubeconfig).NotTo(Equal(filepath.Join(home, ".kube", "config")))
 			return ctx
 		}).
 			Assess("no host port mappings: only the API server, on loopback", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 				g := NewWithT(t)
-				for _, node := range nodeNames(ctx, t) {
+				for _, node := range fw.Must(fw.NodeNames(ctx, suite.Client(), ""))(t) {
 					out, err := exec.CommandContext(ctx, "docker", "inspect", "--format", "{{json .HostConfig.PortBindings}}", node).Output()
 					g.Expect(err).NotTo(HaveOccurred(), node)
 					var bindings map[string][]struct{ HostIp, HostPort string }

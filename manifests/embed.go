@@ -9,6 +9,3 @@ import "embed"
 //
 //go:embed headless/*.yaml
 var Headless embed.FS
-
-// HeadlessDir is the path a learner passes to kubectl.
-const HeadlessDir = "manifests/headless"

@@ -136,7 +136,7 @@ provoke "6. a manifest that does not parse: go test ./e2e/framework -run TestDep
   go test ./e2e/framework -run TestDeployNamesTheManifestThatDoesNotParse -count=1 -v
 expect pass "$work/6.log" 'reported as:' \
   'failed to decode file "headless/service.yaml": yaml: line 4' 'failed to decode file "headless/hello.yaml": yaml: line 4' \
-  'failed to decode file "headless/client.yaml"' "--- PASS: TestDeployNamesTheManifestThatDoesNotParse"
+  'failed to decode file "headless/probe-pod.yaml"' "--- PASS: TestDeployNamesTheManifestThatDoesNotParse"
 
 # 7, 8. A pod whose image is not there and a pod that crash-loops, on a cluster of their own
 #    (the e2e feature area=badinput; the run creates and deletes cluster badinput-pods).

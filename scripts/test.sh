@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # `make test` after the unit tests: one cluster for the e2e suite and the lab check, created if
 # missing and then deleted again unless KEEP_CLUSTER says otherwise (never | on-failure |
-# always; a cluster that existed before is never deleted). Ctrl-C runs the same cleanup.
-# Prints each phase's wall time.
+# always; a cluster that existed before is never deleted: `cluster finish` applies the policy,
+# the same code as the suite's). Ctrl-C runs the same cleanup. Prints each phase's wall time.
 set -o errexit -o nounset -o pipefail
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -10,7 +10,6 @@ cd "$REPO_ROOT"
 PATH=$REPO_ROOT/bin:$PATH
 
 name=${KIND_CLUSTER_NAME:-kind}
-keep=${KEEP_CLUSTER:-never}
 existed=false
 if kind get clusters 2>/dev/null | grep -qx "$name"; then existed=true; fi
 timings=()
@@ -26,13 +25,7 @@ phase() { # phase NAME CMD...: run and time it
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
-  if ! $existed; then
-    if [[ $keep == always || ($keep == on-failure && $rc -ne 0) ]]; then
-      info "keeping cluster $name (KEEP_CLUSTER=$keep); remove it with: make cluster-down"
-    else
-      phase teardown go run ./cmd/cluster down || rc=1
-    fi
-  fi
+  phase teardown go run ./cmd/cluster finish "$existed" "$rc" || rc=1
   ((${#timings[@]} == 0)) || printf '%s\n' "timings:" "${timings[@]/#/  }"
   exit "$rc"
 }

@@ -4,6 +4,10 @@
 //	cluster up      create (or reuse) the cluster and wait until it is ready
 //	cluster down    delete it, and lower the egress guard once no kind cluster is left
 //	cluster kubeconfig   print the private kubeconfig path
+//	cluster finish EXISTED EXIT_CODE
+//	                apply KEEP_CLUSTER (never | on-failure | always) to the cluster at the end
+//	                of `make test`, as the suite applies it: a cluster that EXISTED (true)
+//	                before the run is never deleted
 //
 // Knobs: KIND_CLUSTER_NAME, OFFLINE, KIND_NODE_IMAGE, EGRESS_GUARD (see README).
 package main
@@ -20,8 +24,8 @@ import (
 )
 
 func main() {
-	if len(os.Args) != 2 {
-		fmt.Fprintln(os.Stderr, "usage: cluster up | down | kubeconfig")
+	if len(os.Args) != 2 && !(len(os.Args) == 4 && os.Args[1] == "finish") {
+		fmt.Fprintln(os.Stderr, "usage: cluster up | down | kubeconfig | finish EXISTED EXIT_CODE")
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -41,6 +45,17 @@ func main() {
 		fmt.Printf("kubectl: export KUBECONFIG=%s\n", c.Kubeconfig)
 	case "down":
 		if err := cluster.Down(ctx, opts...); err != nil {
+			fail(err)
+		}
+	case "finish":
+		keep := cluster.Keep(os.Getenv("KEEP_CLUSTER"))
+		if keep == "" {
+			keep = cluster.KeepNever
+		}
+		if os.Args[2] == "true" {
+			return
+		}
+		if _, err := cluster.Finish(ctx, keep, os.Args[3] != "0", os.Stdout, opts...); err != nil {
 			fail(err)
 		}
 	case "kubeconfig":

@@ -24,7 +24,7 @@ import (
 )
 
 func main() {
-	cache := flag.String("cache", defaultCache(), "cache directory for build stages (env HEADLESS_E2E_CACHE)")
+	cache := flag.String("cache", versions.CacheDir(), "cache directory for build stages (env HEADLESS_E2E_CACHE)")
 	rebuild := flag.Bool("rebuild", false, "rebuild images even when docker has them with the current inputs (to time a cold build, with an empty -cache and GOCACHE)")
 	flag.Usage = func() {
 		fmt.Fprintln(os.Stderr, "usage: imagebuilder [-cache DIR] node | workloads | kubectl DIR | keys")
@@ -37,17 +37,6 @@ func main() {
 		fmt.Fprintln(os.Stderr, "imagebuilder:", err)
 		os.Exit(1)
 	}
-}
-
-func defaultCache() string {
-	if d := os.Getenv("HEADLESS_E2E_CACHE"); d != "" {
-		return d
-	}
-	d, err := os.UserCacheDir()
-	if err != nil {
-		d = os.TempDir()
-	}
-	return filepath.Join(d, "headless-e2e")
 }
 
 func run(ctx context.Context, cache string, rebuild bool, args []string) error {

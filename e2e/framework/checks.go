@@ -111,7 +111,20 @@ func CheckPort(svc *corev1.Service, port, targetPort int32) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("Service %s ports %+v: want %d -> %d/TCP", svc.Name, svc.Spec.Ports, port, targetPort)
+	var have []string
+	for _, p := range svc.Spec.Ports {
+		have = append(have, FormatPort(p))
+	}
+	return fmt.Errorf("Service %s maps %s; want port %d -> %d/TCP", svc.Name, strings.Join(have, ", "), port, targetPort)
+}
+
+// FormatPort is a Service port as a user writes it: "port 80 -> 8080/TCP", with its name.
+func FormatPort(p corev1.ServicePort) string {
+	s := fmt.Sprintf("port %d -> %s/%s", p.Port, p.TargetPort.String(), p.Protocol)
+	if p.Name != "" {
+		s += fmt.Sprintf(" (%s)", p.Name)
+	}
+	return s
 }
 
 // CheckEndpoints fails unless the v1 Endpoints list exactly the pods, ready, with their

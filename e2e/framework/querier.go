@@ -5,17 +5,19 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/headless-e2e/headless-e2e/e2e/framework/dns"
 )
 
 // QueryLog is one answer a continuous querier got.
 type QueryLog struct {
 	At     time.Time
-	Answer Answer
-	Err    error
+	Answer dns.Answer
+	Err    error // the exec failed: no answer
 }
 
-// Querier asks DNS for a set of names over and over from the client pod until stopped, so a
-// test can count what clients saw while something was being torn down or replaced.
+// Querier asks DNS for a set of names over and over from one pod until stopped, so a test can
+// count what clients saw while something was torn down or replaced.
 type Querier struct {
 	mu   sync.Mutex
 	log  []QueryLog
@@ -23,19 +25,17 @@ type Querier struct {
 	done chan struct{}
 }
 
-// StartQuerier starts querying names in turn, from the pod in in.
-func StartQuerier(ctx context.Context, in LookupInput, names []string) *Querier {
+// StartQuerier starts asking the names (absolute) in turn.
+func StartQuerier(ctx context.Context, from From, names []string) *Querier {
 	ctx, cancel := context.WithCancel(ctx)
 	q := &Querier{stop: cancel, done: make(chan struct{})}
 	go func() {
 		defer close(q.done)
 		for ctx.Err() == nil {
 			for _, n := range names {
-				li := in
-				li.Name = n
-				a, err := Lookup(ctx, li)
+				a, err := from.Ask(ctx, dns.Query{Name: n})
 				if ctx.Err() != nil {
-					return
+					return // a query cut short by Stop is no observation
 				}
 				q.mu.Lock()
 				q.log = append(q.log, QueryLog{At: time.Now(), Answer: a, Err: err})
@@ -55,35 +55,36 @@ func (q *Querier) Stop() []QueryLog {
 	return append([]QueryLog(nil), q.log...)
 }
 
-// StaleReport counts, among answers given at or after since, those containing any of the old
-// IPs; it also counts the whole log for context.
-type StaleReport struct {
-	Queries, Errors              int
-	AfterConvergence, StaleAfter int
-	StaleBefore                  int
-	Examples                     []string
+// AnswerReport classifies a querier's log around the convergence time. After convergence,
+// every answer that is not exactly right is a failure, whatever it is: an old IP (Stale), no
+// such name, an empty answer, an exec that failed.
+type AnswerReport struct {
+	Queries          int
+	StaleBefore      int // answers holding an old IP before convergence (expected)
+	AfterConvergence int
+	Failed           int // after convergence, answers not exactly right
+	Stale            int // of those, answers holding an old IP
+	NXDomain, Empty  int // of those, NXDOMAIN and NOERROR without records
+	ExecErrors       int // of those, execs that failed
+	Examples         []string
 }
 
-func (r StaleReport) String() string {
-	return fmt.Sprintf("%d queries (%d exec errors); before convergence %d answers held an old IP; after convergence %d queries, %d stale",
-		r.Queries, r.Errors, r.StaleBefore, r.AfterConvergence, r.StaleAfter)
+func (r AnswerReport) String() string {
+	return fmt.Sprintf("%d queries; before convergence %d answers held an old IP; after convergence %d queries, %d failed (%d stale, %d NXDOMAIN, %d empty, %d exec errors)",
+		r.Queries, r.StaleBefore, r.AfterConvergence, r.Failed, r.Stale, r.NXDomain, r.Empty, r.ExecErrors)
 }
 
-// CountStale classifies a querier's log around the convergence time.
-func CountStale(log []QueryLog, old []string, since time.Time) StaleReport {
+// CountAnswers classifies the log: answers at or after since must pass want of their name.
+func CountAnswers(log []QueryLog, want map[string]dns.Want, old []string, since time.Time) AnswerReport {
 	oldSet := map[string]bool{}
 	for _, ip := range old {
 		oldSet[ip] = true
 	}
-	var r StaleReport
+	var r AnswerReport
 	for _, l := range log {
 		r.Queries++
-		if l.Err != nil {
-			r.Errors++
-			continue
-		}
 		stale := false
-		for _, ip := range l.Answer.IPs {
+		for _, ip := range l.Answer.Values("A") {
 			stale = stale || oldSet[ip]
 		}
 		if l.At.Before(since) {
@@ -93,11 +94,31 @@ func CountStale(log []QueryLog, old []string, since time.Time) StaleReport {
 			continue
 		}
 		r.AfterConvergence++
-		if stale {
-			r.StaleAfter++
-			if len(r.Examples) < 5 {
-				r.Examples = append(r.Examples, fmt.Sprintf("%s at +%s: %s", l.Answer.Name, l.At.Sub(since).Round(time.Millisecond), l.Answer))
+		err := l.Err
+		if err == nil {
+			judge, known := want[l.Answer.Query.Name]
+			if !known {
+				err = fmt.Errorf("%s: no expectation for this name", l.Answer)
+			} else {
+				err = judge(l.Answer)
 			}
+		}
+		if err == nil {
+			continue
+		}
+		r.Failed++
+		switch {
+		case l.Err != nil:
+			r.ExecErrors++
+		case stale:
+			r.Stale++
+		case l.Answer.Rcode == "NXDOMAIN":
+			r.NXDomain++
+		case l.Answer.Rcode == "NOERROR" && len(l.Answer.Records) == 0:
+			r.Empty++
+		}
+		if len(r.Examples) < 5 {
+			r.Examples = append(r.Examples, fmt.Sprintf("at +%s: %v", l.At.Sub(since).Round(time.Millisecond), err))
 		}
 	}
 	return r

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -13,32 +12,35 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
-)
 
-// ExactAnswer fails unless the answer's addresses are exactly want, as a set: CoreDNS
-// shuffles A records, so order means nothing, but every address and no other must be there.
-func ExactAnswer(a Answer, want []string) error {
-	got := slices.Sorted(slices.Values(a.IPs))
-	w := slices.Sorted(slices.Values(want))
-	if a.Rcode == "NOERROR" && slices.Equal(got, w) {
-		return nil
-	}
-	return fmt.Errorf("%s answered %s %v, want exactly %v\n%s", a.Name, a.Rcode, got, w, a.Raw)
-}
+	"github.com/headless-e2e/headless-e2e/e2e/framework/dns"
+	"github.com/headless-e2e/headless-e2e/e2e/framework/poll"
+)
 
 // ReplaceInput describes the course's step 4: delete the StatefulSet's pods and follow each
 // name to its new pod.
 type ReplaceInput struct {
-	Client    kubernetes.Interface
-	Exec      Executor
-	Namespace string
-	ClientPod string
-	Service   string
-	Pods      []PodAddr // the pods to delete, as they were
-	Timeout   time.Duration
-	// Poll is how often each pod and its name are checked (default 50ms); fast, because the
-	// point is to measure how soon the name follows.
-	Poll time.Duration
+	Client  kubernetes.Interface
+	From    From
+	Service string
+	Zone    string
+	Pods    []PodAddr // the pods to delete, as they were
+	Timeout time.Duration
+	// Interval is how often each pod and its name are checked (default 50 ms); short, because
+	// the point is to measure how soon the name follows.
+	Interval time.Duration
+}
+
+func (in ReplaceInput) validate() error {
+	switch {
+	case in.Client == nil:
+		return errors.New("ReplaceInput.Client is nil")
+	case in.Service == "" || in.Zone == "":
+		return errors.New("ReplaceInput needs Service and Zone")
+	case len(in.Pods) == 0:
+		return errors.New("ReplaceInput.Pods is empty: nothing to replace")
+	}
+	return in.From.validate()
 }
 
 // Convergence is one pod's replacement, timed from the delete call.
@@ -63,12 +65,15 @@ func (c Convergence) String() string {
 // the same name is Ready with a different IP and the pod's DNS name answers exactly that IP.
 // It returns one Convergence per pod, and an error naming every pod that did not converge.
 func ReplacePods(ctx context.Context, in ReplaceInput) ([]Convergence, error) {
-	if in.Poll == 0 {
-		in.Poll = 50 * time.Millisecond
+	if err := in.validate(); err != nil {
+		return nil, err
+	}
+	if in.Interval == 0 {
+		in.Interval = 50 * time.Millisecond
 	}
 	start := time.Now()
 	for _, p := range in.Pods {
-		if err := in.Client.CoreV1().Pods(in.Namespace).Delete(ctx, p.Name, metav1.DeleteOptions{}); err != nil {
+		if err := in.Client.CoreV1().Pods(in.From.Namespace).Delete(ctx, p.Name, metav1.DeleteOptions{}); err != nil {
 			return nil, fmt.Errorf("deleting pod %s: %w", p.Name, err)
 		}
 	}
@@ -93,105 +98,90 @@ func ReplacePods(ctx context.Context, in ReplaceInput) ([]Convergence, error) {
 
 func followPod(ctx context.Context, in ReplaceInput, old PodAddr, start time.Time) Convergence {
 	c := Convergence{Deleted: start, Name: old.Name, OldIP: old.IP}
-	ctx, cancel := context.WithTimeout(ctx, in.Timeout)
-	defer cancel()
-	name := old.Name + "." + in.Service
-	lastPod, lastAnswer := "not seen yet", "not asked yet"
-	for {
-		pod, err := in.Client.CoreV1().Pods(in.Namespace).Get(ctx, old.Name, metav1.GetOptions{})
+	name := dns.HostFQDN(old.Name, in.Service, in.From.Namespace, in.Zone)
+	lastPod := "not seen yet"
+	c.Err = poll.Until(ctx, poll.Input{What: "replacing " + old.Name, Timeout: in.Timeout, Interval: in.Interval}, func(ctx context.Context) (bool, string, error) {
+		pod, err := in.Client.CoreV1().Pods(in.From.Namespace).Get(ctx, old.Name, metav1.GetOptions{})
 		switch {
 		case apierrors.IsNotFound(err):
 			lastPod = "deleted, not recreated yet"
 		case err != nil:
-			lastPod = err.Error()
+			return false, "", err
 		case string(pod.UID) == old.UID:
 			lastPod = "old pod still terminating"
 		default:
 			c.NewIP = pod.Status.PodIP
 			lastPod = fmt.Sprintf("new pod, phase %s, IP %q, Ready %v", pod.Status.Phase, pod.Status.PodIP, PodReady(*pod))
 			if reason := stuck(*pod); reason != "" {
-				c.Err = fmt.Errorf("new pod stuck in %s:\n%s", reason, PodReport(ctx, in.Client, *pod))
-				return c
+				return false, "", poll.Stop(fmt.Errorf("new pod stuck in %s:\n%s", reason, PodReport(ctx, in.Client, *pod)))
 			}
 			if c.Ready == 0 && PodReady(*pod) {
 				c.Ready = time.Since(start)
 			}
 		}
-		if c.NewIP != "" && c.Ready != 0 {
-			a, err := Lookup(ctx, LookupInput{Exec: in.Exec, Namespace: in.Namespace, Pod: in.ClientPod, Name: name})
-			if err == nil {
-				lastAnswer = a.String()
-				if ExactAnswer(a, []string{c.NewIP}) == nil {
-					c.Answered = time.Since(start)
-					if c.NewIP == c.OldIP {
-						c.Err = fmt.Errorf("new pod got the old IP %s again: the test cannot tell old from new", c.OldIP)
-					}
-					return c
-				}
-			} else {
-				lastAnswer = err.Error()
-			}
+		if c.NewIP == "" || c.Ready == 0 {
+			return false, "pod: " + lastPod, nil
 		}
-		select {
-		case <-ctx.Done():
-			c.Err = fmt.Errorf("not converged after %s; last pod state: %s; last answer for %s: %s", in.Timeout, lastPod, name, lastAnswer)
-			return c
-		case <-time.After(in.Poll):
+		a, err := in.From.Ask(ctx, dns.Query{Name: name})
+		if err != nil {
+			return false, "pod: " + lastPod, err
 		}
-	}
+		if err := dns.Exactly("A", c.NewIP)(a); err != nil {
+			return false, "pod: " + lastPod + "; " + err.Error(), nil
+		}
+		c.Answered = time.Since(start)
+		if c.NewIP == c.OldIP {
+			return false, "", poll.Stop(fmt.Errorf("new pod got the old IP %s again: the test cannot tell old from new", c.OldIP))
+		}
+		return true, "", nil
+	})
+	return c
 }
 
 // HoldInput is the check that answers stay right after they converged.
 type HoldInput struct {
-	Exec          Executor
-	Namespace     string
-	ClientPod     string
+	From          From
 	Service       string
+	Zone          string
 	Before, After []PodAddr
 	Window        time.Duration
 }
 
 // HoldAnswers asks for the service name and every pod name, over and over for Window, and
-// fails if any answer contains an old IP or is not exactly the current one. The report counts
-// queries and stale answers.
+// fails if any answer is not exactly the current one (an old IP, NXDOMAIN, an empty answer,
+// a failed exec). The report counts queries and answers with an old IP.
 func HoldAnswers(ctx context.Context, in HoldInput) (string, error) {
-	old := map[string]bool{}
-	for _, p := range in.Before {
-		old[p.IP] = true
+	if err := in.From.validate(); err != nil {
+		return "", err
 	}
-	want := map[string][]string{in.Service: IPs(in.After)}
-	for _, p := range in.After {
-		want[p.Name+"."+in.Service] = []string{p.IP}
+	if in.Window <= 0 || len(in.After) == 0 {
+		return "", errors.New("HoldInput needs a Window > 0 and the pods After")
 	}
+	want := ExpectedNames(in.Service, in.From.Namespace, in.Zone, in.After)
 	names := make([]string, 0, len(want))
 	for n := range want {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	var queries, stale int
-	var problems []string
-	deadline := time.Now().Add(in.Window)
-	for time.Now().Before(deadline) {
-		for _, n := range names {
-			a, err := Lookup(ctx, LookupInput{Exec: in.Exec, Namespace: in.Namespace, Pod: in.ClientPod, Name: n})
-			if err != nil {
-				return "", err
-			}
-			queries++
-			for _, ip := range a.IPs {
-				if old[ip] {
-					stale++
-					problems = append(problems, fmt.Sprintf("%s answered old IP %s", n, ip))
-				}
-			}
-			if err := ExactAnswer(a, want[n]); err != nil {
-				problems = append(problems, err.Error())
-			}
-		}
+	q := StartQuerier(ctx, in.From, names)
+	select {
+	case <-ctx.Done():
+	case <-time.After(in.Window):
 	}
-	report := fmt.Sprintf("hold window %s: %d queries over %d names, %d answers with an old IP", in.Window, queries, len(names), stale)
-	if len(problems) > 0 {
-		return report, fmt.Errorf("%s:\n%s", report, strings.Join(problems, "\n"))
+	report := CountAnswers(q.Stop(), want, IPs(in.Before), time.Time{})
+	summary := fmt.Sprintf("hold window %s: %s", in.Window, report)
+	if report.Failed > 0 || report.AfterConvergence == 0 {
+		return summary, fmt.Errorf("%s:\n%s", summary, strings.Join(report.Examples, "\n"))
 	}
-	return report, nil
+	return summary, nil
+}
+
+// ExpectedNames is what a headless Service's names must answer for pods: the service name
+// every IP, each pod's name its own.
+func ExpectedNames(service, namespace, zone string, pods []PodAddr) map[string]dns.Want {
+	want := map[string]dns.Want{dns.ServiceFQDN(service, namespace, zone): dns.Exactly("A", IPs(pods)...)}
+	for _, p := range pods {
+		want[dns.HostFQDN(p.Name, service, namespace, zone)] = dns.Exactly("A", p.IP)
+	}
+	return want
 }

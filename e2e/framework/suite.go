@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -14,8 +15,6 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/e2e-framework/klient"
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
@@ -23,28 +22,17 @@ import (
 
 	"github.com/headless-e2e/headless-e2e/internal/cluster"
 	"github.com/headless-e2e/headless-e2e/internal/versions"
-	"github.com/headless-e2e/headless-e2e/manifests"
-)
-
-// Keep says when the suite leaves a cluster it created behind.
-type Keep string
-
-// KEEP_CLUSTER values.
-const (
-	KeepNever     Keep = "never"
-	KeepOnFailure Keep = "on-failure"
-	KeepAlways    Keep = "always"
 )
 
 // Settings are the suite's knobs, read once from the environment and printed at start.
 type Settings struct {
 	Cluster     cluster.Settings
-	UseExisting bool   // USE_EXISTING_CLUSTER=1: run against KUBECONFIG, any conformant cluster
-	Kubeconfig  string // with UseExisting: $KUBECONFIG
-	Keep        Keep   // KEEP_CLUSTER
-	Artifacts   string // ARTIFACTS
-	HelloImage  string // HELLO_IMAGE
-	ClientImage string // CLIENT_IMAGE
+	UseExisting bool         // USE_EXISTING_CLUSTER=1: run against KUBECONFIG, any conformant cluster
+	Kubeconfig  string       // with UseExisting: $KUBECONFIG
+	Keep        cluster.Keep // KEEP_CLUSTER
+	Artifacts   string       // ARTIFACTS
+	HelloImage  string       // HELLO_IMAGE
+	ClientImage string       // CLIENT_IMAGE
 	RepoRoot    string
 }
 
@@ -54,16 +42,14 @@ func LoadSettings(repoRoot string, v versions.Versions) (Settings, error) {
 		Cluster:     cluster.SettingsFromEnv(),
 		UseExisting: os.Getenv("USE_EXISTING_CLUSTER") == "1",
 		Kubeconfig:  os.Getenv("KUBECONFIG"),
-		Keep:        Keep(envOr("KEEP_CLUSTER", string(KeepNever))),
+		Keep:        cluster.Keep(envOr("KEEP_CLUSTER", string(cluster.KeepNever))),
 		Artifacts:   envOr("ARTIFACTS", filepath.Join(repoRoot, "_artifacts")),
 		HelloImage:  envOr("HELLO_IMAGE", v.HelloImage),
 		ClientImage: envOr("CLIENT_IMAGE", v.ClientImage),
 		RepoRoot:    repoRoot,
 	}
-	switch s.Keep {
-	case KeepNever, KeepOnFailure, KeepAlways:
-	default:
-		return s, fmt.Errorf("KEEP_CLUSTER=%q: want never, on-failure or always", s.Keep)
+	if err := s.Keep.Validate(); err != nil {
+		return s, err
 	}
 	if s.UseExisting && s.Kubeconfig == "" {
 		return s, errors.New("USE_EXISTING_CLUSTER=1 needs KUBECONFIG pointing at the cluster's kubeconfig")
@@ -103,18 +89,78 @@ func (s Settings) String() string {
 	}, "\n")
 }
 
+// Images maps the images the manifests name to the ones to run (HELLO_IMAGE, CLIENT_IMAGE).
+func (s Settings) Images(v versions.Versions) map[string]string {
+	return map[string]string{v.HelloImage: s.HelloImage, v.ClientImage: s.ClientImage}
+}
+
+// Connection is the cluster a run uses: the kind cluster of the settings (created when
+// missing) or, with USE_EXISTING_CLUSTER, KUBECONFIG's.
+type Connection struct {
+	Cluster    *cluster.Cluster // nil with an existing cluster
+	Kubeconfig string
+	Client     kubernetes.Interface
+	Klient     klient.Client
+}
+
+// Connect creates or reuses the cluster and builds its clients. The suite and the bench
+// connect through it, so both honour the same knobs.
+func Connect(ctx context.Context, s Settings, v versions.Versions, out io.Writer) (*Connection, error) {
+	c := &Connection{Kubeconfig: s.Kubeconfig}
+	if !s.UseExisting {
+		k, err := cluster.Up(ctx, append(s.Cluster.Options(s.RepoRoot, v), cluster.WithOutput(out))...)
+		c.Cluster = k
+		if err != nil {
+			return c, err
+		}
+		c.Kubeconfig = k.Kubeconfig
+	}
+	rc, err := cluster.RESTConfig(c.Kubeconfig)
+	if err != nil {
+		return c, err
+	}
+	if c.Client, err = kubernetes.NewForConfig(rc); err != nil {
+		return c, err
+	}
+	c.Klient, err = klient.New(rc)
+	return c, err
+}
+
+// LoadImages puts images on every node of a kind cluster; an existing cluster must be able to
+// pull them.
+func (c *Connection) LoadImages(ctx context.Context, out io.Writer, images ...string) error {
+	if c.Cluster == nil {
+		return nil
+	}
+	if err := c.Cluster.LoadImages(ctx, out, images...); err != nil {
+		return fmt.Errorf("loading images (make images builds them): %w", err)
+	}
+	return nil
+}
+
 // Suite is the state shared by TestMain's steps and the features.
 type Suite struct {
-	Settings  Settings
-	Versions  versions.Versions
-	Cluster   *cluster.Cluster // nil with UseExisting
-	Namespace string
-	Zone      string // cluster DNS zone, discovered
-	Client    kubernetes.Interface
-	exec      Executor
-	failed    atomic.Bool
-	started   time.Time
+	Settings Settings
+	Versions versions.Versions
+	Conn     *Connection
+	Course   Course // the course's workload in the run's namespace
+	failed   atomic.Bool
+	started  time.Time
 }
+
+// Cluster is the kind cluster of the run, nil on an existing cluster.
+func (s *Suite) Cluster() *cluster.Cluster {
+	if s.Conn == nil {
+		return nil
+	}
+	return s.Conn.Cluster
+}
+
+// Client is the run's Kubernetes client.
+func (s *Suite) Client() kubernetes.Interface { return s.Course.Client }
+
+// Namespace is the run's own namespace.
+func (s *Suite) Namespace() string { return s.Course.Namespace }
 
 // Logf prints a suite-level line with the time since the start.
 func (s *Suite) Logf(format string, args ...any) {
@@ -162,116 +208,54 @@ func (s *Suite) Preflight(ctx context.Context, cfg *envconf.Config) (context.Con
 // ProvisionCluster creates or reuses the kind cluster (or takes KUBECONFIG's) and points the
 // framework at a private kubeconfig.
 func (s *Suite) ProvisionCluster(ctx context.Context, cfg *envconf.Config) (context.Context, error) {
-	kubeconfig := s.Settings.Kubeconfig
-	if !s.Settings.UseExisting {
-		start := time.Now()
-		c, err := cluster.Up(ctx, append(s.Settings.Cluster.Options(s.Settings.RepoRoot, s.Versions), cluster.WithOutput(os.Stdout))...)
-		s.Cluster = c
-		if err != nil {
-			return ctx, err
-		}
+	start := time.Now()
+	conn, err := Connect(ctx, s.Settings, s.Versions, os.Stdout)
+	s.Conn = conn
+	if err != nil {
+		return ctx, err
+	}
+	if conn.Cluster != nil {
 		s.Logf("cluster ready in %s", time.Since(start).Round(100*time.Millisecond))
-		kubeconfig = c.Kubeconfig
 	}
-	rc, err := cluster.RESTConfig(kubeconfig)
-	if err != nil {
-		return ctx, err
-	}
-	if s.Client, err = kubernetes.NewForConfig(rc); err != nil {
-		return ctx, err
-	}
-	kc, err := klient.New(rc)
-	if err != nil {
-		return ctx, err
-	}
-	s.exec = PodExec{Resources: kc.Resources(), Container: "client"}
-	cfg.WithKubeconfigFile(kubeconfig).WithClient(kc)
+	s.Course.Client = conn.Client
+	s.Course.Exec = PodExec{Resources: conn.Klient.Resources(), Container: ClientContainer}
+	cfg.WithKubeconfigFile(conn.Kubeconfig).WithClient(conn.Klient)
 	return ctx, nil
 }
 
 // LoadImages puts the workload images on every node (kind only; an existing cluster must be
 // able to pull them).
 func (s *Suite) LoadImages(ctx context.Context, cfg *envconf.Config) (context.Context, error) {
-	if s.Cluster == nil {
-		return ctx, nil
-	}
 	start := time.Now()
-	err := s.Cluster.LoadImages(ctx, os.Stdout, s.Settings.HelloImage, s.Settings.ClientImage)
+	err := s.Conn.LoadImages(ctx, os.Stdout, s.Settings.HelloImage, s.Settings.ClientImage)
 	s.Logf("images on nodes in %s", time.Since(start).Round(100*time.Millisecond))
 	return ctx, err
 }
 
 // CreateNamespace makes the run's own namespace, enforcing Pod Security "restricted".
 func (s *Suite) CreateNamespace(ctx context.Context, cfg *envconf.Config) (context.Context, error) {
-	s.Namespace = envconf.RandomName("headless-e2e", 16)
-	ns := &corev1.Namespace{}
-	ns.Name = s.Namespace
-	ns.Labels = map[string]string{
-		"pod-security.kubernetes.io/enforce": "restricted",
-		"pod-security.kubernetes.io/warn":    "restricted",
-		"app.kubernetes.io/created-by":       "headless-e2e",
+	name := envconf.RandomName("headless-e2e", 16)
+	if err := CreateRestrictedNamespace(ctx, NamespaceInput{Client: s.Conn.Client, Name: name}); err != nil {
+		return ctx, err
 	}
-	if err := cfg.Client().Resources().Create(ctx, ns); err != nil {
-		return ctx, fmt.Errorf("creating namespace %s: %w", s.Namespace, err)
-	}
-	cfg.WithNamespace(s.Namespace)
-	s.Logf("namespace %s (Pod Security: restricted)", s.Namespace)
+	s.Course.Namespace = name
+	cfg.WithNamespace(name)
+	s.Logf("namespace %s (Pod Security: restricted)", name)
 	return ctx, nil
 }
 
-// DeployCourse applies the course's manifests and waits for the 3 hello pods and the client.
+// DeployCourse applies the course's manifests and waits until its Service publishes the 3 pods
+// (DeployCourse, the precondition of every feature).
 func (s *Suite) DeployCourse(ctx context.Context, cfg *envconf.Config) (context.Context, error) {
 	start := time.Now()
-	err := Deploy(ctx, DeployInput{
-		Resources: cfg.Client().Resources(s.Namespace),
-		Namespace: s.Namespace,
-		Manifests: manifests.Headless,
-		Pattern:   "headless/*.yaml",
-		Images:    map[string]string{s.Versions.HelloImage: s.Settings.HelloImage, s.Versions.ClientImage: s.Settings.ClientImage},
-	})
+	course, err := DeployCourse(ctx, DeployCourseInput{Client: s.Conn.Client, Resources: cfg.Client().Resources(s.Course.Namespace),
+		Namespace: s.Course.Namespace, Images: s.Settings.Images(s.Versions)})
+	s.Course = course
 	if err != nil {
 		return ctx, err
 	}
-	for _, w := range []WaitPodsInput{
-		{Selector: "app=hello-kubernetes", Count: 3},
-		{Selector: "app=client", Count: 1},
-	} {
-		w.Client, w.Namespace, w.Timeout = s.Client, s.Namespace, 2*time.Minute
-		if _, err := WaitPodsReady(ctx, w); err != nil {
-			return ctx, err
-		}
-	}
-	client, err := s.ClientPod(ctx)
-	if err != nil {
-		return ctx, err
-	}
-	resolv, _, err := s.Exec().Exec(ctx, s.Namespace, client, []string{"cat", "/etc/resolv.conf"})
-	if err != nil {
-		return ctx, fmt.Errorf("reading the client's resolv.conf: %w", err)
-	}
-	if s.Zone, err = ClusterZone(resolv, s.Namespace); err != nil {
-		return ctx, err
-	}
-	s.Logf("course workload ready in %s; cluster DNS zone %q", time.Since(start).Round(100*time.Millisecond), s.Zone)
+	s.Logf("course workload ready and published in %s; cluster DNS zone %q", time.Since(start).Round(100*time.Millisecond), s.Course.Zone)
 	return ctx, nil
-}
-
-// Exec runs commands in the client pod's container (one client for the whole run: building
-// one per call costs more than the exec itself).
-func (s *Suite) Exec() Executor { return s.exec }
-
-// ClientPod is the name of the client Deployment's Ready pod.
-func (s *Suite) ClientPod(ctx context.Context) (string, error) {
-	pods, err := s.Client.CoreV1().Pods(s.Namespace).List(ctx, metav1.ListOptions{LabelSelector: "app=client"})
-	if err != nil {
-		return "", err
-	}
-	for _, p := range pods.Items {
-		if PodReady(p) && p.DeletionTimestamp == nil {
-			return p.Name, nil
-		}
-	}
-	return "", fmt.Errorf("no Ready client pod in %s", s.Namespace)
 }
 
 // RecordFailure remembers that a feature failed, for the artifacts and the keep policy.
@@ -293,38 +277,39 @@ func (s *Suite) Finish(ctx context.Context, cfg *envconf.Config) (context.Contex
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
 	defer cancel()
 	failed := s.failed.Load() || interrupted
-	if failed && s.Client != nil {
+	client := s.Course.Client
+	if failed && client != nil {
 		dir := filepath.Join(s.Settings.Artifacts, time.Now().Format("20060102-150405"))
 		s.Logf("failure: collecting artifacts into %s", dir)
-		if err := CollectArtifacts(ctx, ArtifactsInput{Client: s.Client, Namespace: s.Namespace, Dir: dir, Cluster: s.Cluster}); err != nil {
+		if err := CollectArtifacts(ctx, ArtifactsInput{Client: client, Namespace: s.Course.Namespace, Dir: dir, Cluster: s.Cluster()}); err != nil {
 			s.Logf("collecting artifacts: %v", err)
 		}
 	}
-	keep := s.Settings.Keep == KeepAlways || (s.Settings.Keep == KeepOnFailure && failed)
+	k := s.Cluster()
+	created := k != nil && k.Created
+	keep := s.Settings.Keep.Keeps(failed)
 	// A cluster about to be deleted takes the namespace with it: waiting for the namespace to
 	// go first only delays the end (7 to 18 s here, half the teardown after a Ctrl-C).
-	deleteCluster := s.Cluster != nil && s.Cluster.Created && !keep
-	if s.Namespace != "" && s.Client != nil && !deleteCluster {
+	if s.Course.Namespace != "" && client != nil && !(created && !keep) {
 		start := time.Now()
-		if err := DeleteNamespace(ctx, NamespaceInput{Client: s.Client, Name: s.Namespace, Timeout: time.Minute}); err != nil {
-			s.Logf("deleting namespace %s: %v", s.Namespace, err)
+		if err := DeleteNamespace(ctx, NamespaceInput{Client: client, Name: s.Course.Namespace, Timeout: time.Minute}); err != nil {
+			s.Logf("deleting namespace %s: %v", s.Course.Namespace, err)
 		} else {
-			s.Logf("namespace %s deleted in %s", s.Namespace, time.Since(start).Round(100*time.Millisecond))
+			s.Logf("namespace %s deleted in %s", s.Course.Namespace, time.Since(start).Round(100*time.Millisecond))
 		}
 	}
-	if s.Cluster == nil || !s.Cluster.Created {
-		return ctx, nil
-	}
-	if keep {
-		s.Logf("keeping cluster %q (KEEP_CLUSTER=%s); delete it with: make cluster-down KIND_CLUSTER_NAME=%s", s.Cluster.Name, s.Settings.Keep, s.Cluster.Name)
+	if !created {
 		return ctx, nil
 	}
 	start := time.Now()
-	if err := cluster.Down(ctx, s.Settings.Cluster.Options(s.Settings.RepoRoot, s.Versions)...); err != nil {
+	deleted, err := cluster.Finish(ctx, s.Settings.Keep, failed, os.Stdout, s.Settings.Cluster.Options(s.Settings.RepoRoot, s.Versions)...)
+	if err != nil {
 		s.Logf("deleting cluster: %v", err)
 		return ctx, err
 	}
-	s.Logf("cluster %q deleted in %s", s.Cluster.Name, time.Since(start).Round(100*time.Millisecond))
+	if deleted {
+		s.Logf("cluster %q deleted in %s", k.Name, time.Since(start).Round(100*time.Millisecond))
+	}
 	return ctx, nil
 }
 

@@ -16,7 +16,7 @@ import (
 	"sigs.k8s.io/e2e-framework/klient/k8s"
 	"sigs.k8s.io/e2e-framework/klient/k8s/resources"
 
-	"github.com/headless-e2e/headless-e2e/internal/cluster"
+	"github.com/headless-e2e/headless-e2e/e2e/framework/poll"
 )
 
 // DeployInput is the course's manifests and where to create them.
@@ -26,7 +26,8 @@ type DeployInput struct {
 	Manifests fs.FS
 	Pattern   string // e.g. "headless/*.yaml"
 	// Images maps an image named in the manifests to the one to run instead (the knob that
-	// runs the course's original images, or any other server on :8080 and client with nslookup).
+	// runs the course's original images, or any server on :8080 and any client that carries
+	// dns.Probe).
 	Images map[string]string
 	// Mutate, when set, changes each object before it is created (a test that breaks the
 	// Service on purpose, say).
@@ -87,17 +88,20 @@ var fatalWaiting = map[string]bool{
 // with the pod's events and its last log lines.
 func WaitPodsReady(ctx context.Context, in WaitPodsInput) ([]corev1.Pod, error) {
 	var ready []corev1.Pod
-	err := cluster.Poll(ctx, fmt.Sprintf("waiting for %d Ready pods %s in %s", in.Count, in.Selector, in.Namespace), in.Timeout, 100*time.Millisecond,
+	if in.Client == nil || in.Namespace == "" || in.Selector == "" || in.Count < 0 {
+		return nil, fmt.Errorf("WaitPodsInput needs Client, Namespace, Selector and a Count >= 0 (got %q, %q, %d)", in.Namespace, in.Selector, in.Count)
+	}
+	err := poll.Until(ctx, poll.Input{What: fmt.Sprintf("waiting for %d Ready pods %s in %s", in.Count, in.Selector, in.Namespace), Timeout: in.Timeout, Interval: 100 * time.Millisecond},
 		func(ctx context.Context) (bool, string, error) {
 			pods, err := in.Client.CoreV1().Pods(in.Namespace).List(ctx, metav1.ListOptions{LabelSelector: in.Selector})
 			if err != nil {
-				return false, err.Error(), nil
+				return false, "", err
 			}
 			var states []string
 			ready = ready[:0]
 			for _, p := range pods.Items {
 				if reason := stuck(p); reason != "" {
-					return false, "", fmt.Errorf("pod %s is stuck in %s:\n%s", p.Name, reason, PodReport(ctx, in.Client, p))
+					return false, "", poll.Stop(fmt.Errorf("pod %s is stuck in %s:\n%s", p.Name, reason, PodReport(ctx, in.Client, p)))
 				}
 				if p.DeletionTimestamp == nil && PodReady(p) {
 					ready = append(ready, p)
@@ -170,7 +174,7 @@ func PodReport(ctx context.Context, client kubernetes.Interface, p corev1.Pod) s
 // until the kubelet has re-synced them, so "Ready" alone would read pre-restart state.
 func WaitStartedAfter(ctx context.Context, c kubernetes.Interface, namespace string, pods []string, since time.Time, timeout time.Duration) error {
 	cutoff := since.Truncate(time.Second) // API times have second precision
-	return cluster.Poll(ctx, fmt.Sprintf("pods %v restarted after %s and Ready", pods, since.Format(time.TimeOnly)), timeout, 200*time.Millisecond,
+	return poll.Until(ctx, poll.Input{What: fmt.Sprintf("pods %v restarted after %s and Ready", pods, since.Format(time.TimeOnly)), Timeout: timeout, Interval: 200 * time.Millisecond},
 		func(ctx context.Context) (bool, string, error) {
 			var states []string
 			done := true

@@ -31,9 +31,9 @@ func TestDeployNamesTheManifestThatDoesNotParse(t *testing.T) {
 		},
 		{
 			name: "a list where an object belongs",
-			file: "headless/client.yaml",
+			file: "headless/probe-pod.yaml",
 			yaml: "apiVersion: v1\nkind: Pod\nmetadata:\n  name: client\nspec:\n  - containers\n",
-			want: []string{`failed to decode file "headless/client.yaml"`, "Pod.spec"},
+			want: []string{`failed to decode file "headless/probe-pod.yaml"`, "Pod.spec"},
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

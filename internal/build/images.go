@@ -58,14 +58,18 @@ func (p *Plan) imageStages() error {
 		return writeArchiveFile(filepath.Join(dir, "image.tar"), map[string]v1.Image{p.V.HelloImage: img})
 	}
 
-	p.ClientImage = &Stage{Name: "client-image", Pool: CPU, Inputs: []string{p.V.ClientImage, clientUser}, Deps: []*Stage{p.RootfsClient}}
+	p.ClientImage = &Stage{Name: "client-image", Pool: CPU, Inputs: []string{p.V.ClientImage, clientUser}, Deps: []*Stage{p.RootfsClient, p.DNSProbe}}
 	p.ClientImage.Run = func(ctx context.Context, dir string, log io.Writer) error {
-		layer, err := TarLayer(filepath.Join(p.dirOf(p.RootfsClient), "rootfs.tar"))
+		rootfs, err := TarLayer(filepath.Join(p.dirOf(p.RootfsClient), "rootfs.tar"))
+		if err != nil {
+			return err
+		}
+		probe, err := FilesLayer([]LayerFile{{Path: "/usr/local/bin/dnsprobe", Mode: 0o755, Src: filepath.Join(p.dirOf(p.DNSProbe), "dnsprobe")}})
 		if err != nil {
 			return err
 		}
 		img, err := Image(v1.Config{Cmd: []string{"sleep", "infinity"}, User: clientUser, Env: []string{defaultPath},
-			Labels: map[string]string{InputsLabel: p.ClientImage.Key()}}, layer)
+			Labels: map[string]string{InputsLabel: p.ClientImage.Key()}}, rootfs, probe)
 		if err != nil {
 			return err
 		}

@@ -29,7 +29,7 @@ type Plan struct {
 	KubernetesModule, Kubernetes, Kubectl             *Stage
 	Containerd, Runc, Crictl, CNIPlugins, CoreDNS     *Stage
 	EtcdModule, Etcd                                  *Stage
-	RouteCNI, Pause, Hello                            *Stage
+	RouteCNI, Pause, Hello, DNSProbe                  *Stage
 	RootfsNode, RootfsProxy, RootfsClient             *Stage
 	PreloadImages, HelloImage, ClientImage, NodeImage *Stage
 }
@@ -146,6 +146,10 @@ func NewPlan(v versions.Versions, repoRoot, cacheDir string, kind KindModule, re
 	if p.Hello, err = p.ownProgram("hello", "images/hello"); err != nil {
 		return nil, err
 	}
+	// The client's DNS probe is package dns's asking half, so its key is that package too.
+	if p.DNSProbe, err = p.ownProgram("dnsprobe", "images/dnsprobe", "e2e/framework/dns"); err != nil {
+		return nil, err
+	}
 
 	nodePackages, err := kindBasePackages(filepath.Join(kind.Dir, "images/base/Dockerfile"))
 	if err != nil {
@@ -154,8 +158,8 @@ func NewPlan(v versions.Versions, repoRoot, cacheDir string, kind KindModule, re
 	p.RootfsNode = p.rootfs("rootfs-node", nodePackages, kindDockerfileCleanup)
 	// kube-proxy programs iptables/nftables and conntrack from inside its container.
 	p.RootfsProxy = p.rootfs("rootfs-proxy", []string{"iptables", "nftables", "conntrack", "ipset", "kmod"}, "")
-	// BIND's nslookup and dig honour the search path the way the course's output shows;
-	// busybox's nslookup does not (see shared notes). wget and curl for HTTP checks.
+	// BIND's nslookup honours the search path the way the course's output shows; busybox's
+	// skips the search list for dotted names and exits 1 on success. curl for HTTP checks.
 	p.RootfsClient = p.rootfs("rootfs-client", []string{"bind9-dnsutils", "curl", "iproute2", "procps"}, "")
 
 	if err := p.imageStages(); err != nil {
@@ -177,8 +181,8 @@ func (p *Plan) goCompile(ctx context.Context, stage string, log io.Writer, dir s
 	})
 }
 
-func (p *Plan) ownProgram(name, pkgDir string) (*Stage, error) {
-	src, err := HashFiles(p.RepoRoot, pkgDir, "go.mod", "go.sum")
+func (p *Plan) ownProgram(name, pkgDir string, alsoFrom ...string) (*Stage, error) {
+	src, err := HashFiles(p.RepoRoot, append([]string{pkgDir, "go.mod", "go.sum"}, alsoFrom...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -376,7 +380,7 @@ func (p *Plan) rootfs(name string, packages []string, script string) *Stage {
 // All lists every stage, dependencies first.
 func (p *Plan) All() []*Stage {
 	return []*Stage{p.KubernetesModule, p.Kubectl, p.Kubernetes, p.Containerd, p.Runc, p.Crictl, p.CNIPlugins,
-		p.CoreDNS, p.EtcdModule, p.Etcd, p.RouteCNI, p.Pause, p.Hello, p.RootfsNode, p.RootfsProxy, p.RootfsClient,
+		p.CoreDNS, p.EtcdModule, p.Etcd, p.RouteCNI, p.Pause, p.Hello, p.DNSProbe, p.RootfsNode, p.RootfsProxy, p.RootfsClient,
 		p.PreloadImages, p.HelloImage, p.ClientImage, p.NodeImage}
 }
 

@@ -19,6 +19,8 @@ import (
 	kindcmd "sigs.k8s.io/kind/pkg/cmd"
 	kindexec "sigs.k8s.io/kind/pkg/exec"
 	"sigs.k8s.io/kind/pkg/log"
+
+	"github.com/headless-e2e/headless-e2e/internal/versions"
 )
 
 // The cluster's address ranges, set explicitly (they are kind's defaults) because the egress
@@ -101,15 +103,7 @@ func newOptions(opts []Option) *options {
 
 // DefaultKubeconfig is the private kubeconfig path for a cluster name.
 func DefaultKubeconfig(name string) string {
-	dir := os.Getenv("HEADLESS_E2E_CACHE")
-	if dir == "" {
-		base, err := os.UserCacheDir()
-		if err != nil {
-			base = os.TempDir()
-		}
-		dir = filepath.Join(base, "headless-e2e")
-	}
-	return filepath.Join(dir, "kube", name+".kubeconfig")
+	return filepath.Join(versions.CacheDir(), "kube", name+".kubeconfig")
 }
 
 // Up reuses the named cluster if it exists, else creates it, then writes a private kubeconfig

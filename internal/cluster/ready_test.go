@@ -1,38 +1,27 @@
 package cluster
 
 import (
-	"context"
-	"errors"
-	"fmt"
 	"strings"
 	"testing"
-	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
 )
 
-func TestPollReportsTheLastStateSeen(t *testing.T) {
-	n := 0
-	err := Poll(context.Background(), "waiting for the thing", 50*time.Millisecond, 5*time.Millisecond, func(context.Context) (bool, string, error) {
-		n++
-		return false, fmt.Sprintf("attempt %d: 2/3 ready", n), nil
-	})
-	if err == nil || !strings.Contains(err.Error(), "waiting for the thing: not done after 50ms; last seen: attempt") {
-		t.Fatalf("err = %v", err)
+// CoreDNS scaled to zero cannot heal by waiting: the wait must end at once, saying so.
+func TestCoreDNSScaledToZeroStopsTheWait(t *testing.T) {
+	zero, two := int32(0), int32(2)
+	d := &appsv1.Deployment{Spec: appsv1.DeploymentSpec{Replicas: &zero}}
+	_, state, err := CoreDNSAvailable(d)
+	if err == nil || !strings.Contains(err.Error(), "CoreDNS is scaled to zero") || state != "coredns available 0/0" {
+		t.Fatalf("state %q, err %v", state, err)
 	}
-	if !strings.Contains(err.Error(), fmt.Sprintf("attempt %d:", n)) {
-		t.Fatalf("err %q does not carry the last attempt (%d)", err, n)
+	d = &appsv1.Deployment{Spec: appsv1.DeploymentSpec{Replicas: &two}, Status: appsv1.DeploymentStatus{Replicas: 2, AvailableReplicas: 1, UpdatedReplicas: 2}}
+	if ok, state, err := CoreDNSAvailable(d); ok || err != nil || state != "coredns available 1/2" {
+		t.Fatalf("1/2: %v %q %v", ok, state, err)
 	}
-}
-
-func TestPollChecksImmediatelyAndStopsOnError(t *testing.T) {
-	start := time.Now()
-	err := Poll(context.Background(), "x", time.Minute, time.Minute, func(context.Context) (bool, string, error) { return true, "", nil })
-	if err != nil || time.Since(start) > time.Second {
-		t.Fatalf("a check that is done at once must return at once: %v after %s", err, time.Since(start))
-	}
-	boom := errors.New("pod is stuck in ImagePullBackOff")
-	err = Poll(context.Background(), "x", time.Minute, time.Millisecond, func(context.Context) (bool, string, error) { return false, "", boom })
-	if !errors.Is(err, boom) {
-		t.Fatalf("err = %v, want the check's own error at once", err)
+	d.Status.AvailableReplicas = 2
+	if ok, _, err := CoreDNSAvailable(d); !ok || err != nil {
+		t.Fatalf("2/2: %v %v", ok, err)
 	}
 }
 

@@ -6,6 +6,8 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 
@@ -104,4 +106,18 @@ func (v Versions) KubeadmImages() []string {
 		reg + "pause:" + v.Pause,
 		reg + "etcd:" + strings.TrimPrefix(v.Etcd, "v") + "-0",
 	}
+}
+
+// CacheDir is where the project keeps what outlives a run: build stages, private kubeconfigs.
+// $HEADLESS_E2E_CACHE overrides it; scripts/lib.sh computes the same default for the scripts
+// that run before any Go does (docker-up.sh).
+func CacheDir() string {
+	if d := os.Getenv("HEADLESS_E2E_CACHE"); d != "" {
+		return d
+	}
+	d, err := os.UserCacheDir()
+	if err != nil {
+		d = os.TempDir()
+	}
+	return filepath.Join(d, "headless-e2e")
 }

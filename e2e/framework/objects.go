@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"sort"
 	"strings"
 	"time"
 
@@ -14,18 +16,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/headless-e2e/headless-e2e/internal/cluster"
+	"github.com/headless-e2e/headless-e2e/e2e/framework/poll"
 )
-
-// ServiceFQDN is a Service's absolute name (trailing dot: no search list involved).
-func ServiceFQDN(service, namespace, zone string) string {
-	return fmt.Sprintf("%s.%s.svc.%s.", service, namespace, zone)
-}
-
-// PodFQDN is the absolute name of a pod whose hostname and subdomain put it under service.
-func PodFQDN(pod, service, namespace, zone string) string {
-	return pod + "." + ServiceFQDN(service, namespace, zone)
-}
 
 // Names are the pods' names, in their order.
 func Names(pods []PodAddr) []string {
@@ -48,14 +40,12 @@ func Ordinals(statefulSet string, n int) []string {
 // ReadinessInput turns hello pods ready or unready through the server's admin endpoint, called
 // from a client pod (the pod network is not reachable from the host).
 type ReadinessInput struct {
-	Client    kubernetes.Interface
-	Exec      Executor
-	Namespace string
-	ClientPod string
-	Pods      []PodAddr
-	Ready     bool
-	Port      int // the server's port
-	Timeout   time.Duration
+	Client  kubernetes.Interface
+	From    From // a client pod in the pods' namespace
+	Pods    []PodAddr
+	Ready   bool
+	Port    int // the server's port
+	Timeout time.Duration
 }
 
 // SetReadiness posts /admin/ready or /admin/unready to each pod, then waits until the
@@ -66,24 +56,28 @@ func SetReadiness(ctx context.Context, in ReadinessInput) error {
 	if in.Ready {
 		action = "ready"
 	}
+	if in.Client == nil || len(in.Pods) == 0 || in.Port == 0 {
+		return errors.New("ReadinessInput needs Client, Pods and Port")
+	}
+	ns := in.From.Namespace
 	for _, p := range in.Pods {
 		url := fmt.Sprintf("http://%s:%d/admin/%s", p.IP, in.Port, action)
-		out, stderr, err := in.Exec.Exec(ctx, in.Namespace, in.ClientPod, []string{"curl", "-sS", "--fail", "--max-time", "5", "-X", "POST", url})
+		out, stderr, err := in.From.Run(ctx, "curl", "-sS", "--fail", "--max-time", "5", "-X", "POST", url)
 		if err != nil {
 			return fmt.Errorf("POST %s (pod %s): %w: %s%s", url, p.Name, err, out, stderr)
 		}
 	}
-	return cluster.Poll(ctx, fmt.Sprintf("pods %v to turn Ready=%v", Names(in.Pods), in.Ready), in.Timeout, 100*time.Millisecond,
+	return poll.Until(ctx, poll.Input{What: fmt.Sprintf("pods %v to turn Ready=%v", Names(in.Pods), in.Ready), Timeout: in.Timeout, Interval: 100 * time.Millisecond},
 		func(ctx context.Context) (bool, string, error) {
 			var states []string
 			done := true
 			for _, want := range in.Pods {
-				p, err := in.Client.CoreV1().Pods(in.Namespace).Get(ctx, want.Name, metav1.GetOptions{})
+				p, err := in.Client.CoreV1().Pods(ns).Get(ctx, want.Name, metav1.GetOptions{})
 				if err != nil {
-					return false, err.Error(), nil
+					return false, "", err
 				}
 				if want.UID != "" && string(p.UID) != want.UID || p.Status.PodIP != want.IP {
-					return false, "", fmt.Errorf("pod %s was replaced (UID %s, IP %s; was %s, %s) while its readiness was flipped", p.Name, p.UID, p.Status.PodIP, want.UID, want.IP)
+					return false, "", poll.Stop(fmt.Errorf("pod %s was replaced (UID %s, IP %s; was %s, %s) while its readiness was flipped", p.Name, p.UID, p.Status.PodIP, want.UID, want.IP))
 				}
 				done = done && PodReady(*p) == in.Ready
 				states = append(states, fmt.Sprintf("%s Ready=%v", p.Name, PodReady(*p)))
@@ -116,75 +110,6 @@ func Scale(ctx context.Context, in ScaleInput) ([]PodAddr, time.Duration, error)
 	}
 	pods, err := ReadyPods(ctx, in.Client, in.Namespace, in.Selector)
 	return pods, time.Since(start), err
-}
-
-// PublishedInput is what a headless Service must publish for a set of pods.
-type PublishedInput struct {
-	Client     kubernetes.Interface
-	Exec       Executor
-	Namespace  string
-	ClientPod  string
-	Service    string
-	Zone       string
-	Pods       []PodAddr // exactly the pods the Service must publish
-	Gone       []string  // pod names that must no longer resolve (NXDOMAIN)
-	TargetPort int32     // the endpoints' port, in the EndpointSlices and the SRV records
-	PortName   string    // the Service port's name: its SRV records are checked
-	Timeout    time.Duration
-}
-
-// AwaitPublished polls until every source agrees with Pods exactly: the EndpointSlices list
-// exactly them, ready; the Service name answers exactly their IPs; each pod's name exactly
-// its IP; each Gone name NXDOMAIN; the SRV name exactly one record per pod. It returns the
-// time until all held; on timeout, every disagreement of the last round.
-func AwaitPublished(ctx context.Context, in PublishedInput) (time.Duration, error) {
-	start := time.Now()
-	svc := ServiceFQDN(in.Service, in.Namespace, in.Zone)
-	q := func(name, qtype string) DigInput {
-		return DigInput{Exec: in.Exec, Namespace: in.Namespace, Pod: in.ClientPod, Name: name, Type: qtype}
-	}
-	queries := []DigInput{q(svc, "A"), q("_"+in.PortName+"._tcp."+svc, "SRV")}
-	checks := []func(DigResult) error{WantRecords("A", IPs(in.Pods)...), nil}
-	var targets []string
-	for _, p := range in.Pods {
-		fqdn := PodFQDN(p.Name, in.Service, in.Namespace, in.Zone)
-		targets = append(targets, fqdn)
-		queries = append(queries, q(fqdn, "A"))
-		checks = append(checks, WantRecords("A", p.IP))
-	}
-	checks[1] = func(r DigResult) error {
-		if r.Rcode != "NOERROR" {
-			return fmt.Errorf("%s; want %d SRV records", r, len(targets))
-		}
-		_, err := CheckSRV(r.Data("SRV"), targets, int(in.TargetPort))
-		return err
-	}
-	for _, name := range in.Gone {
-		queries = append(queries, q(PodFQDN(name, in.Service, in.Namespace, in.Zone), "A"))
-		checks = append(checks, WantRcode("NXDOMAIN"))
-	}
-	err := cluster.Poll(ctx, fmt.Sprintf("Service %s to publish exactly %v", in.Service, in.Pods), in.Timeout, 200*time.Millisecond,
-		func(ctx context.Context) (bool, string, error) {
-			var problems []string
-			slices, err := in.Client.DiscoveryV1().EndpointSlices(in.Namespace).List(ctx, metav1.ListOptions{LabelSelector: "kubernetes.io/service-name=" + in.Service})
-			if err != nil {
-				problems = append(problems, err.Error())
-			} else if err := CheckEndpointSlices(slices.Items, in.Pods, in.TargetPort); err != nil {
-				problems = append(problems, err.Error())
-			}
-			results, err := ParallelDig(ctx, queries)
-			if err != nil {
-				problems = append(problems, err.Error())
-			} else {
-				for i, r := range results {
-					if err := checks[i](r); err != nil {
-						problems = append(problems, err.Error())
-					}
-				}
-			}
-			return len(problems) == 0, strings.Join(problems, "; "), nil
-		})
-	return time.Since(start), err
 }
 
 // ServiceLikeInput makes a Service from an existing one: same selector and ports, another
@@ -238,17 +163,17 @@ func DeleteService(ctx context.Context, in DeleteServiceInput) error {
 	if err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("deleting Service %s: %w", in.Name, err)
 	}
-	return cluster.Poll(ctx, "Service "+in.Name+" and its EndpointSlices to be gone", in.Timeout, 100*time.Millisecond, func(ctx context.Context) (bool, string, error) {
+	return poll.Until(ctx, poll.Input{What: "Service " + in.Name + " and its EndpointSlices to be gone", Timeout: in.Timeout, Interval: 100 * time.Millisecond}, func(ctx context.Context) (bool, string, error) {
 		_, err := in.Client.CoreV1().Services(in.Namespace).Get(ctx, in.Name, metav1.GetOptions{})
 		if err == nil {
 			return false, "Service still there", nil
 		}
 		if !apierrors.IsNotFound(err) {
-			return false, err.Error(), nil
+			return false, "", err
 		}
 		list, err := in.Client.DiscoveryV1().EndpointSlices(in.Namespace).List(ctx, metav1.ListOptions{LabelSelector: "kubernetes.io/service-name=" + in.Name})
 		if err != nil {
-			return false, err.Error(), nil
+			return false, "", err
 		}
 		return len(list.Items) == 0, fmt.Sprintf("Service gone, %d EndpointSlices left", len(list.Items)), nil
 	})
@@ -301,13 +226,13 @@ func DeleteNamespace(ctx context.Context, in NamespaceInput) error {
 	if err != nil && !apierrors.IsNotFound(err) {
 		return err
 	}
-	return cluster.Poll(ctx, "namespace "+in.Name+" to be gone", in.Timeout, 200*time.Millisecond, func(ctx context.Context) (bool, string, error) {
+	return poll.Until(ctx, poll.Input{What: "namespace " + in.Name + " to be gone", Timeout: in.Timeout, Interval: 200 * time.Millisecond}, func(ctx context.Context) (bool, string, error) {
 		ns, err := in.Client.CoreV1().Namespaces().Get(ctx, in.Name, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
 			return true, "", nil
 		}
 		if err != nil {
-			return false, err.Error(), nil
+			return false, "", err
 		}
 		return false, "phase " + string(ns.Status.Phase), nil
 	})
@@ -334,4 +259,74 @@ func RunClientPod(ctx context.Context, in ClientPodInput) error {
 	}
 	_, err := WaitPodsReady(ctx, WaitPodsInput{Client: in.Client, Namespace: in.Namespace, Selector: labels.SelectorFromSet(p.Labels).String(), Count: 1, Timeout: in.Timeout})
 	return err
+}
+
+// AwaitObject polls get until it returns no error, and returns what it got: for a check on an
+// object that follows the pods, where the check's error is the state to report.
+func AwaitObject[T any](ctx context.Context, what string, timeout time.Duration, get func(context.Context) (T, error)) (T, error) {
+	var obj T
+	err := poll.Until(ctx, poll.Input{What: what, Timeout: timeout, Interval: 100 * time.Millisecond}, func(ctx context.Context) (bool, string, error) {
+		var err error
+		if obj, err = get(ctx); err != nil {
+			return false, err.Error(), nil
+		}
+		return true, "", nil
+	})
+	return obj, err
+}
+
+// PodFromTemplate is a bare pod made from a template (the course's hello or client template,
+// so it passes Pod Security "restricted" like theirs), with labels to find it by.
+func PodFromTemplate(name string, podLabels map[string]string, tmpl corev1.PodTemplateSpec) *corev1.Pod {
+	return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: podLabels}, Spec: *tmpl.Spec.DeepCopy()}
+}
+
+// NodeNames lists the nodes matching selector ("" for all), sorted. The course's pods run on
+// the workers: WorkerSelector.
+func NodeNames(ctx context.Context, client kubernetes.Interface, selector string) ([]string, error) {
+	nodes, err := client.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: selector})
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, n := range nodes.Items {
+		names = append(names, n.Name)
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+// WorkerSelector selects the nodes without the control-plane role.
+const WorkerSelector = "!node-role.kubernetes.io/control-plane"
+
+// SweepNamespaces deletes, side by side, every namespace the suite created (label
+// app.kubernetes.io/created-by=headless-e2e) whose name starts with prefix, and waits until
+// they are gone: what a killed run (no deferred cleanup, no Finish) leaves behind. Only for
+// callers that own every such namespace on the cluster, as one bench run does.
+func SweepNamespaces(ctx context.Context, client kubernetes.Interface, prefix string, timeout time.Duration, out io.Writer) error {
+	list, err := client.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/created-by=headless-e2e"})
+	if err != nil {
+		return err
+	}
+	errs := make(chan error, len(list.Items))
+	n := 0
+	for _, ns := range list.Items {
+		if !strings.HasPrefix(ns.Name, prefix) {
+			continue
+		}
+		n++
+		go func() {
+			start := time.Now()
+			err := DeleteNamespace(ctx, NamespaceInput{Client: client, Name: ns.Name, Timeout: timeout})
+			if err == nil {
+				fmt.Fprintf(out, "namespace %s deleted in %s\n", ns.Name, time.Since(start).Round(100*time.Millisecond))
+			}
+			errs <- err
+		}()
+	}
+	var all []error
+	for range n {
+		all = append(all, <-errs)
+	}
+	return errors.Join(all...)
 }

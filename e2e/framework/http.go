@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/headless-e2e/headless-e2e/internal/cluster"
+	"github.com/headless-e2e/headless-e2e/e2e/framework/poll"
 )
 
 // Reply is one request's outcome: who answered (the hello server's identity), or the failure.
@@ -72,10 +72,8 @@ func ParseCurlReplies(out string) ([]Reply, error) {
 
 // RequestsInput is a batch of GETs to send from a pod, one after the other.
 type RequestsInput struct {
-	Exec      Executor
-	Namespace string
-	ClientPod string
-	URLs      []string
+	From From
+	URLs []string
 }
 
 // Requests sends the GETs with one curl process, each on a fresh connection ("Connection:
@@ -84,7 +82,7 @@ type RequestsInput struct {
 // errors are for the batch not running or its output not matching the URLs.
 func Requests(ctx context.Context, in RequestsInput) ([]Reply, error) {
 	args := append([]string{"curl", "-sS", "--connect-timeout", "2", "--max-time", "5", "-H", "Connection: close", "-w", curlWriteOut}, in.URLs...)
-	stdout, stderr, err := in.Exec.Exec(ctx, in.Namespace, in.ClientPod, args)
+	stdout, stderr, err := in.From.Run(ctx, args...)
 	replies, perr := ParseCurlReplies(stdout)
 	if perr != nil {
 		return replies, perr
@@ -95,12 +93,23 @@ func Requests(ctx context.Context, in RequestsInput) ([]Reply, error) {
 	return replies, nil
 }
 
-// RoundRobinURLs spreads n requests over the IPs in turn: request i goes to ips[i mod len].
-// That is what a client-side balancer does with a headless Service's answer.
-func RoundRobinURLs(ips []string, n, port int, path string) []string {
+// Balancer is a client-side load-balancing policy: the address request i goes to, out of a
+// headless Service's answer.
+type Balancer func(ips []string, i int) string
+
+// RoundRobin sends request i to ips[i mod len]: what a client-side balancer (gRPC's
+// round_robin) does with a headless Service's answer.
+func RoundRobin(ips []string, i int) string { return ips[i%len(ips)] }
+
+// FirstAddress sends every request to the first address, as a naive client that resolves once
+// and dials the first result does. It is the negative control of client-side balancing.
+func FirstAddress(ips []string, _ int) string { return ips[0] }
+
+// BalancedURLs are n requests to port and path, addressed by the balancer over ips.
+func BalancedURLs(balance Balancer, ips []string, n, port int, path string) []string {
 	var urls []string
 	for i := range n {
-		urls = append(urls, fmt.Sprintf("http://%s%s", net.JoinHostPort(ips[i%len(ips)], strconv.Itoa(port)), path))
+		urls = append(urls, fmt.Sprintf("http://%s%s", net.JoinHostPort(balance(ips, i), strconv.Itoa(port)), path))
 	}
 	return urls
 }
@@ -181,20 +190,18 @@ func FormatTally(title string, tally map[string]int, pods []string) string {
 
 // AwaitReplyInput is a URL to poll until it answers 200.
 type AwaitReplyInput struct {
-	Exec      Executor
-	Namespace string
-	ClientPod string
-	URL       string
-	Timeout   time.Duration
+	From    From
+	URL     string
+	Timeout time.Duration
 }
 
 // AwaitReply polls the URL until a 200 comes (a new Service's rules reach kube-proxy a little
 // after the Service exists); on timeout the error says what the last try got.
 func AwaitReply(ctx context.Context, in AwaitReplyInput) error {
-	return cluster.Poll(ctx, "GET "+in.URL, in.Timeout, 200*time.Millisecond, func(ctx context.Context) (bool, string, error) {
-		replies, err := Requests(ctx, RequestsInput{Exec: in.Exec, Namespace: in.Namespace, ClientPod: in.ClientPod, URLs: []string{in.URL}})
+	return poll.Until(ctx, poll.Input{What: "GET " + in.URL, Timeout: in.Timeout, Interval: 200 * time.Millisecond}, func(ctx context.Context) (bool, string, error) {
+		replies, err := Requests(ctx, RequestsInput{From: in.From, URLs: []string{in.URL}})
 		if err != nil {
-			return false, err.Error(), nil
+			return false, "", err
 		}
 		return replies[0].Code == 200, fmt.Sprintf("HTTP %d", replies[0].Code), nil
 	})

@@ -1,0 +1,87 @@
+// Package framework asserts what a Kubernetes headless Service promises, on a real cluster,
+// from inside a pod: that its name answers exactly its ready endpoints, that each endpoint
+// with a hostname has a name of its own, that SRV and PTR records follow, and how fast all of
+// it follows the pods. It is the library behind headless-e2e's suite, bench and lab, and it is
+// meant to be imported by other projects' e2e-framework suites: an operator that runs Kafka,
+// etcd or Cassandra as a StatefulSet behind a headless Service can assert its own Service with
+// HeadlessServiceFeature (see its example).
+//
+// The parts, one place each:
+//   - package dns: how DNS is asked (dns.Query, answered as a structured dns.Answer by the
+//     dnsprobe program in the client image) and how an answer is judged (dns.Exactly,
+//     dns.Status);
+//   - package poll: the one way to wait, with a deadline and the last state seen;
+//   - this package: the Kubernetes side (deploying, pods, Services, EndpointSlices, replacing
+//     and scaling pods) and the waits that join both (AwaitDNS, AwaitPublished).
+//
+// Helpers take an Input struct, check it up front, and return errors that name the cause;
+// they never call t.Fatal, so they serve tests, the bench and command-line tools alike.
+package framework
+
+import (
+	"bytes"
+	"context"
+	"errors"
+
+	"sigs.k8s.io/e2e-framework/klient/k8s/resources"
+
+	"github.com/headless-e2e/headless-e2e/e2e/framework/dns"
+)
+
+// Executor runs a command in a pod's container.
+type Executor interface {
+	Exec(ctx context.Context, namespace, pod string, cmd []string) (stdout, stderr string, err error)
+}
+
+// PodExec executes through the API server, as `kubectl exec` does.
+type PodExec struct {
+	Resources *resources.Resources
+	Container string
+}
+
+// Exec runs cmd in the pod.
+func (p PodExec) Exec(ctx context.Context, namespace, pod string, cmd []string) (string, string, error) {
+	var stdout, stderr bytes.Buffer
+	err := p.Resources.ExecInPod(ctx, namespace, pod, p.Container, cmd, &stdout, &stderr)
+	return stdout.String(), stderr.String(), err
+}
+
+// From is the pod DNS is asked from: a pod of the client image, which carries dns.Probe. What
+// it is told depends on where it is (its namespace's search list), so every query names it.
+type From struct {
+	Exec      Executor
+	Namespace string
+	Pod       string
+}
+
+func (f From) validate() error {
+	switch {
+	case f.Exec == nil:
+		return errors.New("From.Exec is nil: say how to run commands in the pod")
+	case f.Namespace == "":
+		return errors.New("From.Namespace is empty")
+	case f.Pod == "":
+		return errors.New("From.Pod is empty: name the client pod DNS is asked from")
+	}
+	return nil
+}
+
+func (f From) String() string { return f.Namespace + "/" + f.Pod }
+
+// Ask asks q once from the pod.
+func (f From) Ask(ctx context.Context, q dns.Query) (dns.Answer, error) {
+	if err := f.validate(); err != nil {
+		return dns.Answer{}, err
+	}
+	return dns.Ask(ctx, func(ctx context.Context, cmd []string) (string, string, error) {
+		return f.Exec.Exec(ctx, f.Namespace, f.Pod, cmd)
+	}, q)
+}
+
+// Run runs a command in the pod.
+func (f From) Run(ctx context.Context, cmd ...string) (string, string, error) {
+	if err := f.validate(); err != nil {
+		return "", "", err
+	}
+	return f.Exec.Exec(ctx, f.Namespace, f.Pod, cmd)
+}

@@ -1,0 +1,66 @@
+package framework
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/headless-e2e/headless-e2e/e2e/framework/poll"
+)
+
+// CoreDNSSelector selects the cluster DNS pods (kubeadm and kind label them so).
+const CoreDNSSelector = "k8s-app=kube-dns"
+
+// ReplaceCoreDNS deletes every CoreDNS pod and waits until none of them is left and as many new
+// ones are Ready. It returns the old pods and the new ones, so a fault test can show that the
+// answers after the fault come from new pods, not from old ones that were still terminating.
+func ReplaceCoreDNS(ctx context.Context, client kubernetes.Interface, timeout time.Duration) (old, replacements []PodAddr, err error) {
+	if client == nil {
+		return nil, nil, errors.New("ReplaceCoreDNS: client is nil")
+	}
+	const ns = "kube-system"
+	if old, err = PodsByName(ctx, client, ns, CoreDNSSelector); err != nil {
+		return nil, nil, err
+	}
+	if len(old) == 0 {
+		return nil, nil, fmt.Errorf("no CoreDNS pods (%s) in %s", CoreDNSSelector, ns)
+	}
+	oldUIDs := map[string]bool{}
+	for _, p := range old {
+		oldUIDs[p.UID] = true
+		if err := client.CoreV1().Pods(ns).Delete(ctx, p.Name, metav1.DeleteOptions{}); err != nil {
+			return old, nil, fmt.Errorf("deleting CoreDNS pod %s: %w", p.Name, err)
+		}
+	}
+	err = poll.Until(ctx, poll.Input{What: fmt.Sprintf("the %d CoreDNS pods %v gone and as many new ones Ready", len(old), Names(old)), Timeout: timeout, Interval: 200 * time.Millisecond},
+		func(ctx context.Context) (bool, string, error) {
+			list, err := client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: CoreDNSSelector})
+			if err != nil {
+				return false, "", err
+			}
+			var states []string
+			oldLeft := 0
+			replacements = replacements[:0]
+			for _, p := range list.Items {
+				if oldUIDs[string(p.UID)] {
+					oldLeft++
+					states = append(states, p.Name+" (old, terminating)")
+					continue
+				}
+				if reason := stuck(p); reason != "" {
+					return false, "", poll.Stop(fmt.Errorf("new CoreDNS pod %s is stuck in %s:\n%s", p.Name, reason, PodReport(ctx, client, p)))
+				}
+				states = append(states, fmt.Sprintf("%s (new, Ready %v)", p.Name, PodReady(p)))
+				if PodReady(p) && p.DeletionTimestamp == nil {
+					replacements = append(replacements, PodAddr{Name: p.Name, IP: p.Status.PodIP, Node: p.Spec.NodeName, UID: string(p.UID)})
+				}
+			}
+			return oldLeft == 0 && len(replacements) == len(old), strings.Join(states, ", "), nil
+		})
+	return old, replacements, err
+}
