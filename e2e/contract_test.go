@@ -140,16 +140,10 @@ func TestContractReadiness(t *testing.T) {
 			} else if err := c().SetReadiness(ctx, pods, true); err != nil {
 				t.Errorf("making the hello pods ready again: %v", err)
 			}
-			if err := fw.DeleteService(ctx, fw.DeleteServiceInput{Client: suite.Client(), Namespace: suite.Namespace(), Name: all, Timeout: fw.DNSTimeout}); err != nil {
-				t.Error(err)
-			}
-			if report, err := suite.Course.Restore(ctx, nil); err != nil {
-				t.Error(err)
-			} else {
-				t.Log(report)
-			}
 			return ctx
-		}).Feature()
+		}).
+		Teardown(suite.Course.DeleteServicesStep(all)).
+		Teardown(suite.Course.RestoreStep(nil)).Feature()
 	testenv.Test(t, f)
 }
 
@@ -175,13 +169,9 @@ func TestContractScale(t *testing.T) {
 			if _, _, err := suite.Course.Scale(ctx, fw.CourseReplicas); err != nil {
 				t.Errorf("scaling back to 3: %v", err)
 			}
-			if report, err := suite.Course.Restore(ctx, fw.Ordinals(fw.CourseStatefulSet, 5)[3:]); err != nil {
-				t.Error(err)
-			} else {
-				t.Log(report)
-			}
 			return ctx
-		}).Feature()
+		}).
+		Teardown(suite.Course.RestoreStep(fw.Ordinals(fw.CourseStatefulSet, 5)[3:])).Feature()
 	testenv.Test(t, f)
 }
 
@@ -250,12 +240,7 @@ func TestContractClientSideBalancing(t *testing.T) {
 			g.Expect(fw.CheckServedBy(replies, pods)).To(Succeed())
 			return ctx
 		}).
-		Teardown(func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
-			if err := fw.DeleteService(ctx, fw.DeleteServiceInput{Client: suite.Client(), Namespace: suite.Namespace(), Name: clusterIP, Timeout: fw.DNSTimeout}); err != nil {
-				t.Error(err)
-			}
-			return ctx
-		}).Feature()
+		Teardown(suite.Course.DeleteServicesStep(clusterIP)).Feature()
 	testenv.Test(t, f)
 }
 

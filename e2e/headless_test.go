@@ -95,14 +95,7 @@ func TestChecksCatchBrokenServices(t *testing.T) {
 			NewWithT(t).Expect(err).To(MatchError("Service headless-demo maps port 80 -> 8080/TCP (http); want port 80 -> 8081/TCP"))
 			return ctx
 		}).
-		Teardown(func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
-			for name := range broken {
-				if err := fw.DeleteService(ctx, fw.DeleteServiceInput{Client: suite.Client(), Namespace: suite.Namespace(), Name: name, Timeout: fw.DNSTimeout}); err != nil {
-					t.Error(err)
-				}
-			}
-			return ctx
-		}).Feature()
+		Teardown(suite.Course.DeleteServicesStep("broken-clusterip", "broken-selector")).Feature()
 	testenv.Test(t, f)
 }
 

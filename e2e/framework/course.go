@@ -4,11 +4,14 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
+	"testing"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/e2e-framework/klient/k8s/resources"
+	"sigs.k8s.io/e2e-framework/pkg/envconf"
+	"sigs.k8s.io/e2e-framework/pkg/features"
 
 	"github.com/headless-e2e/headless-e2e/e2e/framework/dns"
 	"github.com/headless-e2e/headless-e2e/manifests"
@@ -233,4 +236,30 @@ func (c Course) SetReadiness(ctx context.Context, pods []PodAddr, ready bool) er
 // Scale sets the StatefulSet's replicas and waits for exactly that many Ready pods.
 func (c Course) Scale(ctx context.Context, replicas int) ([]PodAddr, time.Duration, error) {
 	return Scale(ctx, ScaleInput{Client: c.Client, Namespace: c.Namespace, StatefulSet: CourseStatefulSet, Selector: CourseSelector, Replicas: replicas, Timeout: PodTimeout})
+}
+
+// RestoreStep is the Teardown of a feature that changes the course's workload: Restore, with
+// the result in the test's log (an error fails the test but lets later teardowns run).
+func (c Course) RestoreStep(gone []string) features.Func {
+	return func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+		if report, err := c.Restore(ctx, gone); err != nil {
+			t.Error(err)
+		} else {
+			t.Log(report)
+		}
+		return ctx
+	}
+}
+
+// DeleteServicesStep is the Teardown of a feature that made Services of its own: each is
+// deleted and waited for with its EndpointSlices, so no later feature sees its records.
+func (c Course) DeleteServicesStep(names ...string) features.Func {
+	return func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+		for _, name := range names {
+			if err := DeleteService(ctx, DeleteServiceInput{Client: c.Client, Namespace: c.Namespace, Name: name, Timeout: DNSTimeout}); err != nil {
+				t.Error(err)
+			}
+		}
+		return ctx
+	}
 }
