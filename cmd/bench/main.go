@@ -21,11 +21,9 @@ import (
 	"os"
 	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
 
 	"github.com/headless-e2e/headless-e2e/e2e/framework"
-	"github.com/headless-e2e/headless-e2e/e2e/framework/dns"
 	"github.com/headless-e2e/headless-e2e/internal/versions"
 )
 
@@ -36,10 +34,12 @@ func main() { os.Exit(run()) }
 func run() int {
 	k := flag.Int("k", 10, "rounds of deleting the 3 pods")
 	scaleTo := flag.String("scale", "30,100", "replica counts to scale up to, in order")
+	endpoints := flag.String("endpoints", "100,1000,5000,10000", "sizes of the synthetic headless Service, in order")
 	flag.Parse()
 	steps, err := parseCounts(*scaleTo)
-	if err != nil || *k < 1 {
-		fmt.Fprintf(os.Stderr, "bench: -k must be >= 1 and -scale a list of counts (%v)\n", err)
+	sizes, err2 := parseCounts(*endpoints)
+	if err != nil || err2 != nil || *k < 1 {
+		fmt.Fprintf(os.Stderr, "bench: -k must be >= 1, -scale and -endpoints lists of counts (%v)\n", errors.Join(err, err2))
 		return 2
 	}
 	ctx := framework.InterruptContext() // the first Ctrl-C cancels ctx; the deferred cleanup still runs
@@ -80,15 +80,11 @@ func run() int {
 	}
 	printHeader(os.Stdout, r)
 	runErr := replaceRounds(ctx, course, r)
-	for _, n := range steps {
-		if runErr != nil {
-			break
-		}
-		var res ScaleResult
-		res, runErr = scaleUp(ctx, course, n)
-		if runErr == nil {
-			r.Scale = append(r.Scale, res)
-		}
+	if runErr == nil {
+		runErr = measureEach(ctx, course, steps, scaleUp, &r.Scale)
+	}
+	if runErr == nil {
+		runErr = measureEach(ctx, course, sizes, endpointsAt, &r.Endpoints)
 	}
 	if runErr != nil {
 		if ctx.Err() != nil {
@@ -99,6 +95,7 @@ func run() int {
 	summarize(r)
 	printReplace(os.Stdout, r)
 	printScale(os.Stdout, r)
+	printEndpoints(os.Stdout, r)
 	if err := writeJSON(s.Artifacts, r); err != nil {
 		return fail(err)
 	}
@@ -107,6 +104,18 @@ func run() int {
 		return 1
 	}
 	return 0
+}
+
+// measureEach measures each size in order, keeping the results until one fails.
+func measureEach[T any](ctx context.Context, c framework.Course, sizes []int, measure func(context.Context, framework.Course, int) (T, error), into *[]T) error {
+	for _, n := range sizes {
+		res, err := measure(ctx, c, n)
+		if err != nil {
+			return err
+		}
+		*into = append(*into, res)
+	}
+	return nil
 }
 
 // replaceRounds deletes the 3 pods at once, K times, times each pod's way back, and starts the
@@ -136,46 +145,6 @@ func replaceRounds(ctx context.Context, c framework.Course, r *Report) error {
 		}
 	}
 	return nil
-}
-
-// scaleUp scales to n and times, side by side, how long until all pods are Ready and until
-// DNS answers all n records; then asks the Service name four ways for the answer's size.
-func scaleUp(ctx context.Context, c framework.Course, n int) (ScaleResult, error) {
-	res := ScaleResult{Replicas: n}
-	from, err := c.From(ctx)
-	if err != nil {
-		return res, err
-	}
-	fqdn := c.FQDN(framework.CourseService)
-	var ready, served time.Duration
-	errs := make(chan error, 2)
-	go func() {
-		var err error
-		_, ready, err = framework.Scale(ctx, framework.ScaleInput{Client: c.Client, Namespace: c.Namespace, StatefulSet: framework.CourseStatefulSet, Selector: framework.CourseSelector, Replicas: n, Timeout: 5 * time.Minute})
-		errs <- err
-	}()
-	go func() {
-		var err error
-		_, served, err = framework.AwaitAnswer(ctx, from, dns.Query{Name: fqdn}, dns.Count("A", n), 5*time.Minute)
-		errs <- err
-	}()
-	if err := errors.Join(<-errs, <-errs); err != nil {
-		return res, err
-	}
-	res.AllReady, res.AllServed = ms(ready), ms(served)
-	slices, err := c.Client.DiscoveryV1().EndpointSlices(c.Namespace).List(ctx, metav1.ListOptions{LabelSelector: "kubernetes.io/service-name=" + framework.CourseService})
-	if err != nil {
-		return res, err
-	}
-	for _, s := range slices.Items {
-		res.EndpointSlices = append(res.EndpointSlices, len(s.Endpoints))
-	}
-	if err := answerSizes(ctx, from, fqdn, &res); err != nil {
-		return res, err
-	}
-	res.UDPFit = dns.UDPFit(fqdn, 512)
-	fmt.Fprintf(os.Stderr, "scaled to %d: all Ready after %s, all %d records served after %s\n", n, res.AllReady, n, res.AllServed)
-	return res, nil
 }
 
 // cleanup deletes the namespace on a context of its own: ctx may be cancelled by Ctrl-C.

@@ -31,12 +31,13 @@ type Report struct {
 	ReadinessPeriodSeconds        int32  `json:"readiness_period_seconds"`
 	CorednsCache                  string `json:"coredns_cache"`
 	// LookupRTT is one lookup (dnsprobe) through kubectl exec: the resolution of the answered times.
-	LookupRTT Summary       `json:"lookup_round_trip"`
-	K         int           `json:"k"`
-	Rounds    [][]Conv      `json:"rounds"`
-	PerPod    []PodSummary  `json:"per_pod"`
-	Scale     []ScaleResult `json:"scale"`
-	Errors    []string      `json:"errors,omitempty"`
+	LookupRTT Summary           `json:"lookup_round_trip"`
+	K         int               `json:"k"`
+	Rounds    [][]Conv          `json:"rounds"`
+	PerPod    []PodSummary      `json:"per_pod"`
+	Scale     []ScaleResult     `json:"scale"`
+	Endpoints []EndpointsResult `json:"endpoints"`
+	Errors    []string          `json:"errors,omitempty"`
 }
 
 // Conv is one pod's replacement in one round, timed from the delete call.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -217,8 +218,14 @@ func DeleteNamespace(ctx context.Context, in NamespaceInput) error {
 			return err
 		}
 	}
+	// EndpointSlices the suite wrote (synthetic Services of thousands of endpoints) go in one
+	// call; the namespace controller would delete them one at a time.
+	err := in.Client.DiscoveryV1().EndpointSlices(in.Name).DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{LabelSelector: discoveryv1.LabelManagedBy + "=" + ManagedBy})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return err
+	}
 	zero := int64(0)
-	err := in.Client.CoreV1().Pods(in.Name).DeleteCollection(ctx, metav1.DeleteOptions{GracePeriodSeconds: &zero}, metav1.ListOptions{})
+	err = in.Client.CoreV1().Pods(in.Name).DeleteCollection(ctx, metav1.DeleteOptions{GracePeriodSeconds: &zero}, metav1.ListOptions{})
 	if err != nil && !apierrors.IsNotFound(err) {
 		return err
 	}

@@ -72,7 +72,7 @@ func TestExchangeTransportsAndTruncation(t *testing.T) {
 	server := fakeServer(t, zone, 100)
 	ctx := context.Background()
 	name := "svc." + zone
-	fit := UDPFit(name, 512)
+	fit := FitA(name, 512)
 
 	plain := Exchange(ctx, Query{Name: name, Server: server, NoEDNS: true, NoTCPRetry: true}, nil)
 	if plain.Rcode != "NOERROR" || !plain.Truncated || len(plain.Records) != fit || plain.Transport != "udp" || plain.Size > 512 {
@@ -152,9 +152,49 @@ func TestExactlyNamesMissingAndUnexpected(t *testing.T) {
 	}
 }
 
-func TestUDPFit(t *testing.T) {
+func TestFitA(t *testing.T) {
 	// The bench measured 27 A records for headless-demo.<16-char namespace>.svc.cluster.local.
-	if got := UDPFit("headless-demo.headless-e2e-abcdef.svc.cluster.local.", 512); got != 27 {
-		t.Fatalf("UDPFit = %d, want 27", got)
+	if got := FitA("headless-demo.headless-e2e-abcdef.svc.cluster.local.", 512); got != 27 {
+		t.Fatalf("FitA = %d, want 27", got)
+	}
+}
+
+func TestTruncatedTo(t *testing.T) {
+	a := Answer{Name: "svc.", Rcode: "NOERROR", Truncated: true, Records: []Record{{Type: "A", Data: "198.18.0.1"}, {Type: "A", Data: "198.18.0.2"}}}
+	if err := TruncatedTo("A", 2, "198.18.0.1", "198.18.0.2", "198.18.0.3")(a); err != nil {
+		t.Fatal(err)
+	}
+	if err := TruncatedTo("A", 3, "198.18.0.1", "198.18.0.2", "198.18.0.3")(a); err == nil {
+		t.Fatal("a count short of n passed")
+	}
+	if err := TruncatedTo("A", 2, "198.18.0.1")(a); err == nil || !strings.Contains(err.Error(), "1 not expected [198.18.0.2]") {
+		t.Fatalf("a foreign record passed: %v", err)
+	}
+	a.Truncated = false
+	if err := TruncatedTo("A", 2, "198.18.0.1", "198.18.0.2")(a); err == nil {
+		t.Fatal("an answer without TC passed")
+	}
+}
+
+func TestAWithin(t *testing.T) {
+	name := "s." // FitA("s.", 512) = (512-12-3-4)/16 = 30
+	var all []string
+	answer := Answer{Name: name, Rcode: "NOERROR"}
+	for i := range 31 {
+		ip := fmt.Sprintf("198.18.0.%d", i+1)
+		all = append(all, ip)
+		if i < 30 {
+			answer.Records = append(answer.Records, Record{Type: "A", Data: ip})
+		}
+	}
+	if err := AWithin(512, all[:30]...)(answer); err != nil {
+		t.Fatalf("30 fit: %v", err)
+	}
+	if err := AWithin(512, all...)(answer); err == nil {
+		t.Fatal("31 addresses: an answer without TC passed")
+	}
+	answer.Truncated = true
+	if err := AWithin(512, all...)(answer); err != nil {
+		t.Fatalf("31 addresses, 30 with TC: %v", err)
 	}
 }

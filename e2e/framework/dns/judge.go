@@ -138,3 +138,39 @@ func Count(qtype string, n int) Want {
 		return fmt.Errorf("%s %s: %d %s records, want %d; answered %s", strings.ToUpper(qtype), a.Name, got, strings.ToUpper(qtype), n, a)
 	}
 }
+
+// TruncatedTo expects what a server sends when the answer does not fit: NOERROR, the TC flag,
+// and exactly n records of qtype, each one of from (a subset, in any order).
+func TruncatedTo(qtype string, n int, from ...string) Want {
+	qtype = strings.ToUpper(qtype)
+	allowed := map[string]bool{}
+	for _, v := range from {
+		allowed[Value(qtype, v)] = true
+	}
+	return func(a Answer) error {
+		values := a.Values(qtype)
+		var foreign []string
+		for _, v := range values {
+			if !allowed[v] {
+				foreign = append(foreign, v)
+			}
+		}
+		if a.Rcode == "NOERROR" && a.Truncated && len(values) == n && len(a.Records) == n && len(foreign) == 0 {
+			return nil
+		}
+		return fmt.Errorf("%s %s: want NOERROR, truncated, exactly %d %s records of the %d expected; got %s, tc=%v, %d records, %d not expected %v",
+			qtype, a.Name, n, qtype, len(from), a.Rcode, a.Truncated, len(a.Records), len(foreign), foreign)
+	}
+}
+
+// AWithin expects the A records a server sends for addresses in a message of at most limit
+// bytes without EDNS: all of them, exactly, while they fit (FitA of the answer's name), else
+// the truncated subset with TC set.
+func AWithin(limit int, addresses ...string) Want {
+	return func(a Answer) error {
+		if fit := FitA(a.Name, limit); len(addresses) > fit {
+			return TruncatedTo("A", fit, addresses...)(a)
+		}
+		return Exactly("A", addresses...)(a)
+	}
+}

@@ -45,10 +45,11 @@ func SRVName(port, proto, service, namespace, zone string) string {
 	return "_" + port + "._" + strings.ToLower(proto) + "." + ServiceFQDN(service, namespace, zone)
 }
 
-// UDPFit is how many A records for qname fit in a plain DNS message of limit bytes: a 12-byte
-// header, the question (the name in wire form, type and class), then 16 bytes per record (a
-// compression pointer to the question's name, type, class, TTL, length, 4 address bytes).
-func UDPFit(qname string, limit int) int {
+// FitA is how many A records for qname fit in a DNS message of limit bytes without EDNS (512
+// over UDP, 65,535 over TCP): a 12-byte header, the question (the name in wire form, type and
+// class), then 16 bytes per record (a compression pointer to the question's name, type,
+// class, TTL, length, 4 address bytes). A longer name leaves room for fewer records.
+func FitA(qname string, limit int) int {
 	wire := len(strings.TrimSuffix(qname, ".")) + 2
 	return (limit - 12 - wire - 4) / 16
 }

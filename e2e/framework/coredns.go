@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"strconv"
 	"strings"
 	"time"
 
@@ -63,4 +65,36 @@ func ReplaceCoreDNS(ctx context.Context, client kubernetes.Interface, timeout ti
 			return oldLeft == 0 && len(replacements) == len(old), strings.Join(states, ", "), nil
 		})
 	return old, replacements, err
+}
+
+// CoreDNSMemory is the resident memory of every CoreDNS pod, in bytes, read from its metrics
+// endpoint (the kubeadm Corefile's prometheus :9153) through the client pod, as a scrape would.
+func CoreDNSMemory(ctx context.Context, client kubernetes.Interface, from From) (map[string]int64, error) {
+	pods, err := ReadyPods(ctx, client, "kube-system", CoreDNSSelector)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]int64{}
+	for _, p := range pods {
+		metrics, stderr, err := from.Run(ctx, "curl", "-sS", "--max-time", "5", "http://"+net.JoinHostPort(p.IP, "9153")+"/metrics")
+		if err != nil {
+			return out, fmt.Errorf("CoreDNS metrics of %s: %w: %s", p.Name, err, stderr)
+		}
+		rss, err := metricValue(metrics, "process_resident_memory_bytes")
+		if err != nil {
+			return out, fmt.Errorf("CoreDNS metrics of %s: %w", p.Name, err)
+		}
+		out[p.Name] = int64(rss)
+	}
+	return out, nil
+}
+
+// metricValue reads one unlabelled sample from Prometheus text exposition.
+func metricValue(exposition, name string) (float64, error) {
+	for _, line := range strings.Split(exposition, "\n") {
+		if f := strings.Fields(line); len(f) == 2 && f[0] == name {
+			return strconv.ParseFloat(f[1], 64)
+		}
+	}
+	return 0, fmt.Errorf("no sample %s", name)
 }
