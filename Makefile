@@ -43,7 +43,7 @@ unit: $(BIN)/gotestsum ## Unit tests (no cluster)
 .PHONY: e2e
 e2e: tools ## The e2e suite (not the faults); ARGS go to e2e-framework, e.g. ARGS='--labels step=dns'
 	mkdir -p $(ARTIFACTS)
-	gotestsum --junitfile $(ARTIFACTS)/junit-e2e.xml --format standard-verbose -- -count=1 -timeout 20m ./e2e -args $(ARGS)
+	gotestsum --junitfile $(ARTIFACTS)/junit-e2e.xml --format standard-verbose -- -count=1 -parallel 16 -timeout 20m ./e2e -args $(ARGS)
 
 .PHONY: faults
 faults: tools ## Fault features only: CoreDNS deleted, a node restarted, queries during replacement

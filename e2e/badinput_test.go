@@ -25,6 +25,7 @@ const (
 )
 
 func TestBadInputPodsFailTheWaitWithTheirCause(t *testing.T) {
+	t.Parallel()
 	// The course's hello template, so both pods pass Pod Security "restricted" and only the
 	// image or the command is wrong. Its readiness probe matters for the crash: a container
 	// without one counts as Ready for the instant it runs.

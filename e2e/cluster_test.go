@@ -19,6 +19,7 @@ import (
 
 // The cluster itself, before the course runs on it: what `make cluster` promises.
 func TestClusterIsReady(t *testing.T) {
+	t.Parallel()
 	b := features.New("cluster: ready, pod network across nodes, nothing leaves the host").WithLabel("area", "cluster").
 		Assess("every node Ready and CoreDNS Available", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 			NewWithT(t).Expect(cluster.WaitReady(ctx, cfg.KubeconfigFile(), 30*time.Second)).To(Succeed())

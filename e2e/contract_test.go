@@ -32,6 +32,7 @@ const (
 )
 
 func TestContractSRV(t *testing.T) {
+	t.Parallel()
 	f := features.New("contract: SRV _http._tcp.headless-demo has one record per ready pod (spec 2.4.2)").
 		WithLabel("area", "contract").WithLabel("contract", "srv").
 		Assess("exactly one SRV per ready pod, target hello-kubernetes-N.headless-demo.<ns>.svc.<zone>., port 8080: the endpoints' port, where the spec says the Service's (80)", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
@@ -52,6 +53,7 @@ func TestContractSRV(t *testing.T) {
 }
 
 func TestContractPTR(t *testing.T) {
+	t.Parallel()
 	b := features.New("contract: each pod IP reverses to its pod's name (spec 2.4.3)").
 		WithLabel("area", "contract").WithLabel("contract", "ptr")
 	for _, name := range fw.Ordinals(fw.CourseStatefulSet, fw.CourseReplicas) {
@@ -67,9 +69,11 @@ func TestContractPTR(t *testing.T) {
 }
 
 func TestContractReadiness(t *testing.T) {
+	t.Parallel()
 	const all = "headless-demo-all"
 	var victim fw.PodAddr
-	c := func() fw.Course { return suite.Course }
+	var own fw.Course // a copy of the course of its own: readiness changes the workload
+	c := func() fw.Course { return own }
 	expect := func(ctx context.Context, t *testing.T, checks ...fw.Check) {
 		t.Helper()
 		_, took, err := fw.AwaitDNS(ctx, fw.AwaitDNSInput{From: fw.Must(c().From(ctx))(t), Checks: checks, Timeout: fw.DNSTimeout})
@@ -79,6 +83,12 @@ func TestContractReadiness(t *testing.T) {
 	a := func(name string, want dns.Want) fw.Check { return fw.Check{Query: dns.Query{Name: name}, Want: want} }
 	f := features.New("contract: only ready pods are published, unless publishNotReadyAddresses").
 		WithLabel("area", "contract").WithLabel("contract", "readiness").
+		Setup(func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+			var err error
+			own, err = suite.DeployCourseIn(ctx, "readiness")
+			NewWithT(t).Expect(err).NotTo(HaveOccurred())
+			return ctx
+		}).
 		Assess("one pod unready: its IP leaves headless-demo's answer and its SRV, its own name is NXDOMAIN, the others stay", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 			pods := fw.Must(c().ReadyPods(ctx))(t)
 			victim = pods[1]
@@ -116,11 +126,11 @@ func TestContractReadiness(t *testing.T) {
 		}).
 		Assess("publishNotReadyAddresses: a second Service (headless-demo-all) answers the 3 unready pods, headless-demo stays NXDOMAIN", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 			g := NewWithT(t)
-			pods := fw.Must(fw.PodsByName(ctx, suite.Client(), suite.Namespace(), fw.CourseSelector))(t)
+			pods := fw.Must(fw.PodsByName(ctx, own.Client, own.Namespace, fw.CourseSelector))(t)
 			g.Expect(fw.Names(pods)).To(Equal(fw.Ordinals(fw.CourseStatefulSet, fw.CourseReplicas)))
 			g.Expect(c().SetReadiness(ctx, pods, false)).To(Succeed())
 			_, err := fw.CreateServiceLike(ctx, fw.ServiceLikeInput{
-				Client: suite.Client(), Namespace: suite.Namespace(), From: fw.CourseService, Name: all,
+				Client: own.Client, Namespace: own.Namespace, From: fw.CourseService, Name: all,
 				Mutate: func(s *corev1.Service) {
 					s.Spec.ClusterIP, s.Spec.PublishNotReadyAddresses = corev1.ClusterIPNone, true
 				},
@@ -134,28 +144,21 @@ func TestContractReadiness(t *testing.T) {
 				a(c().HostFQDN(pods[0].Name, all), dns.Status("NXDOMAIN")))
 			return ctx
 		}).
-		Teardown(func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
-			if pods, err := fw.PodsByName(ctx, suite.Client(), suite.Namespace(), fw.CourseSelector); err != nil {
-				t.Errorf("listing hello pods to make them ready again: %v", err)
-			} else if err := c().SetReadiness(ctx, pods, true); err != nil {
-				t.Errorf("making the hello pods ready again: %v", err)
-			}
-			return ctx
-		}).
-		Teardown(suite.Course.DeleteServicesStep(all)).
-		Teardown(suite.Course.RestoreStep(nil)).Feature()
+		Teardown(own.DeleteNamespaceStep()).Feature()
 	testenv.Test(t, f)
 }
 
 func TestContractScale(t *testing.T) {
+	t.Parallel()
+	var own fw.Course // a copy of the course of its own: scaling changes the workload
 	scale := func(replicas int, gone []string) func(context.Context, *testing.T, *envconf.Config) context.Context {
 		return func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 			g := NewWithT(t)
-			pods, took, err := suite.Course.Scale(ctx, replicas)
+			pods, took, err := own.Scale(ctx, replicas)
 			g.Expect(err).NotTo(HaveOccurred())
 			g.Expect(fw.Names(pods)).To(Equal(fw.Ordinals(fw.CourseStatefulSet, replicas)))
 			t.Logf("scaled to %d: %v Ready %s after the scale call", replicas, pods, took.Round(time.Millisecond))
-			published, err := fw.AwaitPublished(ctx, suite.Course.Published(fw.Must(suite.Course.From(ctx))(t), pods, gone))
+			published, err := fw.AwaitPublished(ctx, own.Published(fw.Must(own.From(ctx))(t), pods, gone))
 			g.Expect(err).NotTo(HaveOccurred())
 			t.Logf("EndpointSlices, A, per-pod names and SRV exact %s after the pods were Ready", published.Round(time.Millisecond))
 			return ctx
@@ -163,29 +166,33 @@ func TestContractScale(t *testing.T) {
 	}
 	f := features.New("contract: scaling 3 -> 5 -> 2, DNS and EndpointSlices follow exactly").
 		WithLabel("area", "contract").WithLabel("contract", "scale").
-		Assess("3 -> 5: hello-kubernetes-0..4 published, exactly", scale(5, nil)).
-		Assess("5 -> 2: hello-kubernetes-0..1 published, exactly; 2..4 are NXDOMAIN", scale(2, fw.Ordinals(fw.CourseStatefulSet, 5)[2:])).
-		Teardown(func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
-			if _, _, err := suite.Course.Scale(ctx, fw.CourseReplicas); err != nil {
-				t.Errorf("scaling back to 3: %v", err)
-			}
+		Setup(func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+			var err error
+			own, err = suite.DeployCourseIn(ctx, "scale")
+			NewWithT(t).Expect(err).NotTo(HaveOccurred())
 			return ctx
 		}).
-		Teardown(suite.Course.RestoreStep(fw.Ordinals(fw.CourseStatefulSet, 5)[3:])).Feature()
+		Assess("3 -> 5: hello-kubernetes-0..4 published, exactly", scale(5, nil)).
+		Assess("5 -> 2: hello-kubernetes-0..1 published, exactly; 2..4 are NXDOMAIN", scale(2, fw.Ordinals(fw.CourseStatefulSet, 5)[2:])).
+		Teardown(own.DeleteNamespaceStep()).Feature()
 	testenv.Test(t, f)
 }
 
 func TestContractClientSideBalancing(t *testing.T) {
+	t.Parallel()
 	const (
 		clusterIP = "hello-clusterip"
 		requests  = 30
 	)
 	var clientSide map[string]int
+	// A copy of the course of its own: the ClusterIP Service it adds would also add a PTR record
+	// for the course's pods, which the PTR feature, running beside it, asserts exactly.
+	var own fw.Course
 	spread := func(ctx context.Context, t *testing.T, balance fw.Balancer) ([]fw.Reply, map[string]string, []fw.PodAddr) {
-		pods := fw.Must(suite.Course.ReadyPods(ctx))(t)
-		answer, _, err := suite.Course.Expect(ctx, dns.Query{Name: suite.Course.FQDN(fw.CourseService)}, dns.Exactly("A", fw.IPs(pods)...), fw.DNSTimeout)
+		pods := fw.Must(own.ReadyPods(ctx))(t)
+		answer, _, err := own.Expect(ctx, dns.Query{Name: own.FQDN(fw.CourseService)}, dns.Exactly("A", fw.IPs(pods)...), fw.DNSTimeout)
 		NewWithT(t).Expect(err).NotTo(HaveOccurred())
-		replies := fw.Must(fw.Requests(ctx, fw.RequestsInput{From: fw.Must(suite.Course.From(ctx))(t),
+		replies := fw.Must(fw.Requests(ctx, fw.RequestsInput{From: fw.Must(own.From(ctx))(t),
 			URLs: fw.BalancedURLs(balance, answer.Values("A"), requests, fw.CourseTargetPort, "/?format=json")}))(t)
 		byIP := map[string]string{}
 		for _, p := range pods {
@@ -196,9 +203,12 @@ func TestContractClientSideBalancing(t *testing.T) {
 	f := features.New("contract: clients balance over a headless Service's answer; kube-proxy balances a ClusterIP").
 		WithLabel("area", "contract").WithLabel("contract", "lb").
 		Setup(func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
-			// Not Fatal: a failing Setup step would skip the Teardown.
-			if _, err := fw.CreateServiceLike(ctx, fw.ServiceLikeInput{Client: suite.Client(), Namespace: suite.Namespace(), From: fw.CourseService, Name: clusterIP}); err != nil {
-				t.Error(err)
+			var err error
+			if own, err = suite.DeployCourseIn(ctx, "lb"); err == nil {
+				_, err = fw.CreateServiceLike(ctx, fw.ServiceLikeInput{Client: own.Client, Namespace: own.Namespace, From: fw.CourseService, Name: clusterIP})
+			}
+			if err != nil {
+				t.Error(err) // not Fatal: a failing Setup step would skip the Teardown
 			}
 			return ctx
 		}).
@@ -218,33 +228,34 @@ func TestContractClientSideBalancing(t *testing.T) {
 			return ctx
 		}).
 		Assess("ClusterIP contrast in DNS: hello-clusterip answers its one cluster IP, and one SRV record, the Service itself on port 80", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
-			svc := fw.Must(suite.Client().CoreV1().Services(suite.Namespace()).Get(ctx, clusterIP, metav1.GetOptions{}))(t)
-			_, _, err := fw.AwaitDNS(ctx, fw.AwaitDNSInput{From: fw.Must(suite.Course.From(ctx))(t), Timeout: fw.DNSTimeout, Checks: []fw.Check{
-				{Query: dns.Query{Name: suite.Course.FQDN(clusterIP)}, Want: dns.Exactly("A", svc.Spec.ClusterIP)},
-				{Query: dns.Query{Name: suite.Course.SRVName(clusterIP), Type: "SRV"}, Want: dns.Exactly("SRV", dns.SRVValue(fw.CoursePort, suite.Course.FQDN(clusterIP)))},
+			svc := fw.Must(own.Client.CoreV1().Services(own.Namespace).Get(ctx, clusterIP, metav1.GetOptions{}))(t)
+			_, _, err := fw.AwaitDNS(ctx, fw.AwaitDNSInput{From: fw.Must(own.From(ctx))(t), Timeout: fw.DNSTimeout, Checks: []fw.Check{
+				{Query: dns.Query{Name: own.FQDN(clusterIP)}, Want: dns.Exactly("A", svc.Spec.ClusterIP)},
+				{Query: dns.Query{Name: own.SRVName(clusterIP), Type: "SRV"}, Want: dns.Exactly("SRV", dns.SRVValue(fw.CoursePort, own.FQDN(clusterIP)))},
 			}})
 			NewWithT(t).Expect(err).NotTo(HaveOccurred())
 			return ctx
 		}).
 		Assess(fmt.Sprintf("kube-proxy: %d requests to hello-clusterip by name: all answered, each by one of the 3 pods; its spread is printed", requests), func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 			g := NewWithT(t)
-			from := fw.Must(suite.Course.From(ctx))(t)
+			from := fw.Must(own.From(ctx))(t)
 			url := "http://" + clusterIP + "/?format=json"
 			// kube-proxy programs a new Service's rules a moment after it exists.
 			g.Expect(fw.AwaitReply(ctx, fw.AwaitReplyInput{From: from, URL: url, Timeout: fw.DNSTimeout})).To(Succeed())
 			replies := fw.Must(fw.Requests(ctx, fw.RequestsInput{From: from, URLs: fw.SameURL(url, requests)}))(t)
-			pods := fw.Names(fw.Must(suite.Course.ReadyPods(ctx))(t))
+			pods := fw.Names(fw.Must(own.ReadyPods(ctx))(t))
 			t.Log(fw.FormatTally("client-side round robin over "+fw.CourseService+"'s answer", clientSide, pods))
 			t.Log(fw.FormatTally("kube-proxy behind "+clusterIP+" (random per connection)", fw.Tally(replies), pods))
 			g.Expect(replies).To(HaveLen(requests))
 			g.Expect(fw.CheckServedBy(replies, pods)).To(Succeed())
 			return ctx
 		}).
-		Teardown(suite.Course.DeleteServicesStep(clusterIP)).Feature()
+		Teardown(own.DeleteNamespaceStep()).Feature()
 	testenv.Test(t, f)
 }
 
 func TestContractNames(t *testing.T) {
+	t.Parallel()
 	pod0 := fw.CourseStatefulSet + "-0"
 	short := pod0 + "." + fw.CourseService // hello-kubernetes-0.headless-demo
 	peer := suite.Namespace() + "-peer"
@@ -318,10 +329,8 @@ func TestContractNames(t *testing.T) {
 			return ctx
 		}).
 		Teardown(func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
-			// Also after Ctrl-C: the suite deletes only its own namespace.
-			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
-			defer cancel()
-			if err := fw.DeleteNamespace(ctx, fw.NamespaceInput{Client: suite.Client(), Name: peer, Timeout: time.Minute}); err != nil {
+			// Also after Ctrl-C (a context of its own); not waited for: the next run checks.
+			if err := fw.StartNamespaceDeletion(context.WithoutCancel(ctx), suite.Client(), peer); err != nil {
 				t.Errorf("deleting namespace %s: %v", peer, err)
 			}
 			return ctx

@@ -58,7 +58,7 @@ func run(m *testing.M) int {
 			return ctx, err
 		}
 	}
-	testenv.Setup(step(suite.Preflight), step(suite.ProvisionCluster), step(suite.LoadImages), step(suite.CreateNamespace), step(suite.DeployCourse))
+	testenv.Setup(step(suite.Preflight), step(suite.ProvisionCluster), step(suite.LoadImages), step(suite.CreateNamespace), step(suite.CheckEarlierRuns), step(suite.DeployCourse))
 	testenv.AfterEachFeature(suite.RecordFailure)
 	testenv.Finish(suite.Finish)
 	return testenv.Run(m)

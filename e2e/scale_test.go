@@ -37,6 +37,7 @@ func scaleEndpoints(t *testing.T) int {
 }
 
 func TestScaleNames(t *testing.T) {
+	t.Parallel()
 	n := scaleEndpoints(t)
 	const service = "scale-demo"
 	var s *fw.Synthetic
@@ -105,6 +106,7 @@ func TestScaleNames(t *testing.T) {
 }
 
 func TestScaleAnswerBoundary(t *testing.T) {
+	t.Parallel()
 	const service = "scale-boundary"
 	var s *fw.Synthetic
 	var fit int
@@ -155,6 +157,7 @@ func TestScaleAnswerBoundary(t *testing.T) {
 // A selector Service of 1,001 pods is out of reach here; the user-written path is what a
 // headless Service of external members (databases outside the cluster) takes.
 func TestScaleEndpointsAPI(t *testing.T) {
+	t.Parallel()
 	const service, addresses = "scale-legacy", 1001
 	f := features.New("scale: a v1 Endpoints object of 1,001 addresses, written by hand for a Service without a selector").WithLabel("area", "scale").WithLabel("scale", "endpoints-api").
 		Setup(func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {

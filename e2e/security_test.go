@@ -19,6 +19,7 @@ import (
 )
 
 func TestSecurity(t *testing.T) {
+	t.Parallel()
 	b := features.New("security: restricted pods, private kubeconfig, no host ports").WithLabel("area", "security").
 		Assess("the run's namespace enforces Pod Security restricted, and admission refuses a privileged pod", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 			g := NewWithT(t)

@@ -263,3 +263,17 @@ func (c Course) DeleteServicesStep(names ...string) features.Func {
 		return ctx
 	}
 }
+
+// DeleteNamespaceStep is the Teardown of a feature that deployed a course of its own
+// (Suite.DeployCourseIn): its namespace is deleted, not waited for.
+func (c *Course) DeleteNamespaceStep() features.Func {
+	return func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+		if c.Namespace == "" {
+			return ctx // the Setup did not get as far as a namespace
+		}
+		if err := StartNamespaceDeletion(context.WithoutCancel(ctx), c.Client, c.Namespace); err != nil {
+			t.Errorf("deleting namespace %s: %v", c.Namespace, err)
+		}
+		return ctx
+	}
+}

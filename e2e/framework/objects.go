@@ -201,12 +201,22 @@ func CreateRestrictedNamespace(ctx context.Context, in NamespaceInput) error {
 	return nil
 }
 
-// DeleteNamespace deletes the namespace (absent is fine) and waits until it is gone. Pods go
-// first without grace: the namespace controller otherwise waits out the longest grace
-// period, and nothing in a test namespace needs a graceful end. Their controllers go before
-// them, orphaning: a StatefulSet would recreate every pod deleted under it, and the namespace
-// controller, finding pods again, backs off for a minute or more.
+// DeleteNamespace deletes the namespace (absent is fine) and waits until it is gone.
 func DeleteNamespace(ctx context.Context, in NamespaceInput) error {
+	if err := StartNamespaceDeletion(ctx, in.Client, in.Name); err != nil {
+		return err
+	}
+	return AwaitNamespacesGone(ctx, in.Client, []string{in.Name}, in.Timeout)
+}
+
+// StartNamespaceDeletion deletes the namespace without waiting for the namespace controller
+// to finish (5 to 7 s here): what a run need not wait for, the next run checks
+// (AwaitNamespacesGone). Pods go first without grace: the namespace controller otherwise
+// waits out the longest grace period, and nothing in a test namespace needs a graceful end.
+// Their controllers go before them, orphaning: a StatefulSet would recreate every pod deleted
+// under it, and the namespace controller, finding pods again, backs off for a minute or more.
+func StartNamespaceDeletion(ctx context.Context, client kubernetes.Interface, name string) error {
+	in := NamespaceInput{Client: client, Name: name}
 	orphan := metav1.DeletePropagationOrphan
 	byOrphaning := metav1.DeleteOptions{PropagationPolicy: &orphan}
 	apps := in.Client.AppsV1()
@@ -233,16 +243,44 @@ func DeleteNamespace(ctx context.Context, in NamespaceInput) error {
 	if err != nil && !apierrors.IsNotFound(err) {
 		return err
 	}
-	return poll.Until(ctx, poll.Input{What: "namespace " + in.Name + " to be gone", Timeout: in.Timeout, Interval: 200 * time.Millisecond}, func(ctx context.Context) (bool, string, error) {
-		ns, err := in.Client.CoreV1().Namespaces().Get(ctx, in.Name, metav1.GetOptions{})
-		if apierrors.IsNotFound(err) {
-			return true, "", nil
+	return nil
+}
+
+// AwaitNamespacesGone waits until none of the namespaces exists.
+func AwaitNamespacesGone(ctx context.Context, client kubernetes.Interface, names []string, timeout time.Duration) error {
+	return poll.Until(ctx, poll.Input{What: fmt.Sprintf("namespaces %v to be gone", names), Timeout: timeout, Interval: 200 * time.Millisecond}, func(ctx context.Context) (bool, string, error) {
+		var left []string
+		for _, name := range names {
+			ns, err := client.CoreV1().Namespaces().Get(ctx, name, metav1.GetOptions{})
+			if apierrors.IsNotFound(err) {
+				continue
+			}
+			if err != nil {
+				return false, "", err
+			}
+			left = append(left, name+" ("+string(ns.Status.Phase)+")")
 		}
-		if err != nil {
-			return false, "", err
-		}
-		return false, "phase " + string(ns.Status.Phase), nil
+		return len(left) == 0, "still there: " + strings.Join(left, ", "), nil
 	})
+}
+
+// EarlierRuns are the namespaces an earlier run of the suite left: those being deleted (the
+// run did not wait) and those still active (the run was killed before its cleanup).
+func EarlierRuns(ctx context.Context, client kubernetes.Interface, except string) (terminating, active []string, err error) {
+	list, err := client.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/created-by=headless-e2e"})
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, ns := range list.Items {
+		switch {
+		case ns.Name == except || strings.HasPrefix(ns.Name, except+"-"):
+		case ns.Status.Phase == corev1.NamespaceTerminating:
+			terminating = append(terminating, ns.Name)
+		default:
+			active = append(active, ns.Name)
+		}
+	}
+	return terminating, active, nil
 }
 
 // ClientPodInput is a client pod to run from a pod template (the course's client Deployment's,

@@ -146,6 +146,9 @@ type Suite struct {
 	Course   Course // the course's workload in the run's namespace
 	failed   atomic.Bool
 	started  time.Time
+	// earlier is the verdict on the namespaces earlier runs left being deleted, checked
+	// while this run works and reported by Finish.
+	earlier chan string
 }
 
 // Cluster is the kind cluster of the run, nil on an existing cluster.
@@ -244,6 +247,42 @@ func (s *Suite) CreateNamespace(ctx context.Context, cfg *envconf.Config) (conte
 	return ctx, nil
 }
 
+// CheckEarlierRuns looks for the namespaces of earlier runs: those being deleted (a run does
+// not wait for its namespace to go) are awaited in the background and reported by Finish;
+// active ones (a run killed before its cleanup) are named with the command that deletes them.
+func (s *Suite) CheckEarlierRuns(ctx context.Context, cfg *envconf.Config) (context.Context, error) {
+	terminating, active, err := EarlierRuns(ctx, s.Conn.Client, s.Course.Namespace)
+	if err != nil {
+		return ctx, err
+	}
+	if len(active) > 0 {
+		s.Logf("warning: namespaces of earlier runs still active (killed before their cleanup?): %v; delete them with: kubectl delete namespace %s", active, strings.Join(active, " "))
+	}
+	s.earlier = make(chan string, 1)
+	go func() {
+		if len(terminating) == 0 {
+			s.earlier <- "no namespace of an earlier run was being deleted"
+			return
+		}
+		if err := AwaitNamespacesGone(ctx, s.Conn.Client, terminating, 2*time.Minute); err != nil {
+			s.earlier <- "earlier runs' namespaces not gone: " + err.Error()
+			return
+		}
+		s.earlier <- fmt.Sprintf("earlier runs' namespaces %v: gone", terminating)
+	}()
+	return ctx, nil
+}
+
+// DeployCourseIn deploys a copy of the course in a namespace of its own, <run namespace>-<suffix>,
+// for a feature that changes the workload (readiness, scaling) while others read the course's.
+func (s *Suite) DeployCourseIn(ctx context.Context, suffix string) (Course, error) {
+	name := s.Course.Namespace + "-" + suffix
+	if err := CreateRestrictedNamespace(ctx, NamespaceInput{Client: s.Conn.Client, Name: name}); err != nil {
+		return Course{}, err
+	}
+	return DeployCourse(ctx, DeployCourseInput{Client: s.Conn.Client, Resources: s.Conn.Klient.Resources(name), Namespace: name, Images: s.Settings.Images(s.Versions)})
+}
+
 // DeployCourse applies the course's manifests and waits until its Service publishes the 3 pods
 // (DeployCourse, the precondition of every feature).
 func (s *Suite) DeployCourse(ctx context.Context, cfg *envconf.Config) (context.Context, error) {
@@ -288,14 +327,22 @@ func (s *Suite) Finish(ctx context.Context, cfg *envconf.Config) (context.Contex
 	k := s.Cluster()
 	created := k != nil && k.Created
 	keep := s.Settings.Keep.Keeps(failed)
-	// A cluster about to be deleted takes the namespace with it: waiting for the namespace to
-	// go first only delays the end (7 to 18 s here, half the teardown after a Ctrl-C).
+	// A cluster about to be deleted takes the namespace with it. Otherwise the deletion is
+	// started and not waited for (5 to 7 s of the namespace controller): the next run checks
+	// that it is gone (CheckEarlierRuns).
 	if s.Course.Namespace != "" && client != nil && !(created && !keep) {
-		start := time.Now()
-		if err := DeleteNamespace(ctx, NamespaceInput{Client: client, Name: s.Course.Namespace, Timeout: time.Minute}); err != nil {
+		if err := StartNamespaceDeletion(ctx, client, s.Course.Namespace); err != nil {
 			s.Logf("deleting namespace %s: %v", s.Course.Namespace, err)
 		} else {
-			s.Logf("namespace %s deleted in %s", s.Course.Namespace, time.Since(start).Round(100*time.Millisecond))
+			s.Logf("namespace %s: deletion started (the next run checks it is gone)", s.Course.Namespace)
+		}
+	}
+	if s.earlier != nil {
+		select {
+		case verdict := <-s.earlier:
+			s.Logf("%s", verdict)
+		default:
+			s.Logf("earlier runs' namespaces: still being deleted as this run ends")
 		}
 	}
 	if !created {
