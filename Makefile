@@ -10,6 +10,7 @@ SHELL := /usr/bin/env bash
 BIN       := $(CURDIR)/bin
 ARTIFACTS ?= $(CURDIR)/_artifacts
 ARGS      ?= --skip-labels area=faults
+JUNIT     ?= junit-e2e.xml
 OFFLINE   ?=
 N         ?= 20
 K         ?= 10
@@ -27,7 +28,7 @@ lab: prepare ## Walk the course's headless-Service lab, narrated, on a 3-node ki
 	scripts/lab.sh
 
 .PHONY: test
-test: unit prepare ## Unit tests, then the e2e suite and a non-interactive lab run on one cluster (JUnit in ARTIFACTS)
+test: prepare ## Unit tests, the e2e suite and a non-interactive lab run on one cluster, then the faults (JUnit and timings in ARTIFACTS)
 	scripts/test.sh
 
 ##@ Pieces
@@ -43,11 +44,11 @@ unit: $(BIN)/gotestsum ## Unit tests (no cluster)
 .PHONY: e2e
 e2e: tools ## The e2e suite (not the faults); ARGS go to e2e-framework, e.g. ARGS='--labels step=dns'
 	mkdir -p $(ARTIFACTS)
-	gotestsum --junitfile $(ARTIFACTS)/junit-e2e.xml --format standard-verbose -- -count=1 -parallel 16 -timeout 20m ./e2e -args $(ARGS)
+	gotestsum --junitfile $(ARTIFACTS)/$(JUNIT) --format standard-verbose -- -count=1 -parallel 16 -timeout 20m ./e2e -args $(ARGS)
 
 .PHONY: faults
 faults: tools ## Fault features only: CoreDNS deleted, a node restarted, queries during replacement
-	$(MAKE) --no-print-directory e2e ARGS='--labels area=faults'
+	$(MAKE) --no-print-directory e2e ARGS='--labels area=faults' JUNIT=junit-faults.xml
 
 .PHONY: bench
 bench: prepare ## Benchmark, not a test: DNS convergence over K pod replacements (K=10), answer size and truncation at 30 and 100 replicas

@@ -28,7 +28,7 @@ info "soak: $n runs $mode; logs in $logs"
 passes=0 failures=0 times=()
 for i in $(seq "$n"); do
   start=$SECONDS
-  if go test ./e2e -count=1 -timeout 20m -args --skip-labels area=faults >"$logs/run-$i.log" 2>&1; then
+  if go test ./e2e -count=1 -parallel 16 -timeout 20m -args --skip-labels area=faults >"$logs/run-$i.log" 2>&1; then
     passes=$((passes + 1)) result=pass
   else
     failures=$((failures + 1)) result=FAIL

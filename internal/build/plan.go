@@ -158,9 +158,11 @@ func NewPlan(v versions.Versions, repoRoot, cacheDir string, kind KindModule, re
 	p.RootfsNode = p.rootfs("rootfs-node", nodePackages, kindDockerfileCleanup)
 	// kube-proxy programs iptables/nftables and conntrack from inside its container.
 	p.RootfsProxy = p.rootfs("rootfs-proxy", []string{"iptables", "nftables", "conntrack", "ipset", "kmod"}, "")
-	// BIND's nslookup honours the search path the way the course's output shows; busybox's
-	// skips the search list for dotted names and exits 1 on success. curl for HTTP checks.
-	p.RootfsClient = p.rootfs("rootfs-client", []string{"bind9-dnsutils", "curl", "iproute2", "procps"}, "")
+	// Only what the lab and the suite run: BIND's nslookup for the learner (it honours the
+	// search path the way the course's output shows; busybox's skips the search list for
+	// dotted names and exits 1 on success), curl for the HTTP checks; the suite's DNS probe is
+	// added as a layer of its own.
+	p.RootfsClient = p.rootfs("rootfs-client", []string{"bind9-dnsutils", "curl"}, "")
 
 	if err := p.imageStages(); err != nil {
 		return nil, err
