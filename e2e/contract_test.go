@@ -13,8 +13,8 @@ import (
 	"sigs.k8s.io/e2e-framework/pkg/features"
 
 	fw "github.com/headless-e2e/headless-e2e/e2e/framework"
-	"github.com/headless-e2e/headless-e2e/e2e/framework/dns"
 	"github.com/headless-e2e/headless-e2e/manifests"
+	"github.com/headless-e2e/headless-e2e/pkg/dns"
 )
 
 // The whole DNS contract of a headless Service (kubernetes/dns docs/specification.md, schema

@@ -11,7 +11,7 @@ import (
 	"sigs.k8s.io/e2e-framework/pkg/features"
 
 	fw "github.com/headless-e2e/headless-e2e/e2e/framework"
-	"github.com/headless-e2e/headless-e2e/e2e/framework/dns"
+	"github.com/headless-e2e/headless-e2e/pkg/dns"
 )
 
 // Faults the names must survive. They disturb the whole cluster (CoreDNS, a node), so

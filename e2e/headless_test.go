@@ -14,8 +14,8 @@ import (
 	"sigs.k8s.io/e2e-framework/pkg/features"
 
 	fw "github.com/headless-e2e/headless-e2e/e2e/framework"
-	"github.com/headless-e2e/headless-e2e/e2e/framework/dns"
 	"github.com/headless-e2e/headless-e2e/manifests"
+	"github.com/headless-e2e/headless-e2e/pkg/dns"
 )
 
 // The course's steps, in its order. Each feature is labelled area=course and step=<name>, so

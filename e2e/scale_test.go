@@ -16,7 +16,7 @@ import (
 	"sigs.k8s.io/e2e-framework/pkg/features"
 
 	fw "github.com/headless-e2e/headless-e2e/e2e/framework"
-	"github.com/headless-e2e/headless-e2e/e2e/framework/dns"
+	"github.com/headless-e2e/headless-e2e/pkg/dns"
 )
 
 // Headless Services at the sizes production fleets run, by simulation: a Service without a
@@ -96,12 +96,7 @@ func TestScaleNames(t *testing.T) {
 				fw.Check{Query: tcp(), Want: dns.AWithin(65535, s.Addresses()...)})
 			return ctx
 		}).
-		Teardown(func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
-			if err := fw.DeleteSynthetic(ctx, suite.Client(), suite.Namespace(), service, fw.DNSTimeout); err != nil {
-				t.Error(err)
-			}
-			return ctx
-		}).Feature()
+		Teardown(suite.Course.DeleteServicesStep(service)).Feature()
 	testenv.Test(t, f)
 }
 
@@ -139,12 +134,7 @@ func TestScaleAnswerBoundary(t *testing.T) {
 			t.Logf("%d ready endpoints: %d records in %d bytes", fit, len(a.Records), a.Size)
 			return ctx
 		}).
-		Teardown(func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
-			if err := fw.DeleteSynthetic(ctx, suite.Client(), suite.Namespace(), service, fw.DNSTimeout); err != nil {
-				t.Error(err)
-			}
-			return ctx
-		}).Feature()
+		Teardown(suite.Course.DeleteServicesStep(service)).Feature()
 	testenv.Test(t, f)
 }
 

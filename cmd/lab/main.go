@@ -24,8 +24,8 @@ import (
 	"sigs.k8s.io/e2e-framework/klient"
 
 	"github.com/headless-e2e/headless-e2e/e2e/framework"
-	"github.com/headless-e2e/headless-e2e/e2e/framework/dns"
 	"github.com/headless-e2e/headless-e2e/internal/cluster"
+	"github.com/headless-e2e/headless-e2e/pkg/dns"
 )
 
 // namespace is where the lab applies the course (kubectl's default).

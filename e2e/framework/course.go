@@ -13,8 +13,8 @@ import (
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
 	"sigs.k8s.io/e2e-framework/pkg/features"
 
-	"github.com/headless-e2e/headless-e2e/e2e/framework/dns"
 	"github.com/headless-e2e/headless-e2e/manifests"
+	"github.com/headless-e2e/headless-e2e/pkg/dns"
 )
 
 // The course's workload, as manifests/headless declares it. These names live here once; the
@@ -252,11 +252,12 @@ func (c Course) RestoreStep(gone []string) features.Func {
 }
 
 // DeleteServicesStep is the Teardown of a feature that made Services of its own: each is
-// deleted and waited for with its EndpointSlices, so no later feature sees its records.
+// deleted and waited for with its EndpointSlices (those the suite wrote, in one call), so no
+// later feature sees its records.
 func (c Course) DeleteServicesStep(names ...string) features.Func {
 	return func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 		for _, name := range names {
-			if err := DeleteService(ctx, DeleteServiceInput{Client: c.Client, Namespace: c.Namespace, Name: name, Timeout: DNSTimeout}); err != nil {
+			if err := DeleteSynthetic(ctx, c.Client, c.Namespace, name, DNSTimeout); err != nil {
 				t.Error(err)
 			}
 		}

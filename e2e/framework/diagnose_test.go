@@ -11,7 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
 
-	"github.com/headless-e2e/headless-e2e/e2e/framework/poll"
+	"github.com/headless-e2e/headless-e2e/pkg/poll"
 )
 
 // Each usual cause is named, and those that waiting cannot heal stop the wait.

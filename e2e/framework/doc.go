@@ -7,10 +7,10 @@
 // HeadlessServiceFeature (see its example).
 //
 // The parts, one place each:
-//   - package dns: how DNS is asked (dns.Query, answered as a structured dns.Answer by the
+//   - package dns (pkg/dns): how DNS is asked (dns.Query, answered as a structured dns.Answer by the
 //     dnsprobe program in the client image) and how an answer is judged (dns.Exactly,
 //     dns.Status);
-//   - package poll: the one way to wait, with a deadline and the last state seen;
+//   - package poll (pkg/poll): the one way to wait, with a deadline and the last state seen;
 //   - this package: the Kubernetes side (deploying, pods, Services, EndpointSlices, replacing
 //     and scaling pods) and the waits that join both (AwaitDNS, AwaitPublished).
 //
@@ -25,7 +25,7 @@ import (
 
 	"sigs.k8s.io/e2e-framework/klient/k8s/resources"
 
-	"github.com/headless-e2e/headless-e2e/e2e/framework/dns"
+	"github.com/headless-e2e/headless-e2e/pkg/dns"
 )
 
 // Executor runs a command in a pod's container.

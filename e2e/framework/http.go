@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/headless-e2e/headless-e2e/e2e/framework/poll"
+	"github.com/headless-e2e/headless-e2e/pkg/poll"
 )
 
 // Reply is one request's outcome: who answered (the hello server's identity), or the failure.

@@ -17,7 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/headless-e2e/headless-e2e/e2e/framework/poll"
+	"github.com/headless-e2e/headless-e2e/pkg/poll"
 )
 
 // Names are the pods' names, in their order.

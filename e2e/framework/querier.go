@@ -6,7 +6,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/headless-e2e/headless-e2e/e2e/framework/dns"
+	"github.com/headless-e2e/headless-e2e/pkg/dns"
 )
 
 // QueryLog is one answer a continuous querier got.

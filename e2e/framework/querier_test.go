@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/headless-e2e/headless-e2e/e2e/framework/dns"
+	"github.com/headless-e2e/headless-e2e/pkg/dns"
 )
 
 // After convergence every answer that is not exactly right fails, whatever it is: the old IP,

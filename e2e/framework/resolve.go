@@ -11,8 +11,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/headless-e2e/headless-e2e/e2e/framework/dns"
-	"github.com/headless-e2e/headless-e2e/e2e/framework/poll"
+	"github.com/headless-e2e/headless-e2e/pkg/dns"
+	"github.com/headless-e2e/headless-e2e/pkg/poll"
 )
 
 // DNSInterval is how often a DNS wait asks again. One ask is an exec through the API server

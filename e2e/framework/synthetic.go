@@ -13,7 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/headless-e2e/headless-e2e/e2e/framework/dns"
+	"github.com/headless-e2e/headless-e2e/pkg/dns"
 )
 
 // ManagedBy is the endpointslice.kubernetes.io/managed-by value of the EndpointSlices the
@@ -171,7 +171,8 @@ func (s *Synthetic) Delete(ctx context.Context, timeout time.Duration) error {
 	return DeleteSynthetic(ctx, s.Client, s.Namespace, s.Service, timeout)
 }
 
-// DeleteSynthetic is Delete for a Service known by name only (a run that was interrupted).
+// DeleteSynthetic is Delete for a Service known by name only (a run that was interrupted, a
+// teardown); for a Service whose slices the controller writes it is DeleteService.
 func DeleteSynthetic(ctx context.Context, client kubernetes.Interface, namespace, service string, timeout time.Duration) error {
 	selector := discoveryv1.LabelServiceName + "=" + service + "," + discoveryv1.LabelManagedBy + "=" + ManagedBy
 	err := client.DiscoveryV1().EndpointSlices(namespace).DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{LabelSelector: selector})

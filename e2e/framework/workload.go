@@ -16,7 +16,7 @@ import (
 	"sigs.k8s.io/e2e-framework/klient/k8s"
 	"sigs.k8s.io/e2e-framework/klient/k8s/resources"
 
-	"github.com/headless-e2e/headless-e2e/e2e/framework/poll"
+	"github.com/headless-e2e/headless-e2e/pkg/poll"
 )
 
 // DeployInput is the course's manifests and where to create them.

@@ -1,6 +1,6 @@
 // Command dnsprobe asks DNS from inside a pod and prints the answer as one line of JSON, so the
 // suite judges structured answers instead of scraping dig's or nslookup's text. It is the
-// asking half of package dns (e2e/framework/dns), built into the client image:
+// asking half of package dns (pkg/dns), built into the client image:
 //
 //	dnsprobe '{"name":"headless-demo","search":true}'
 //
@@ -16,7 +16,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/headless-e2e/headless-e2e/e2e/framework/dns"
+	"github.com/headless-e2e/headless-e2e/pkg/dns"
 )
 
 func main() {

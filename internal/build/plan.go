@@ -147,7 +147,7 @@ func NewPlan(v versions.Versions, repoRoot, cacheDir string, kind KindModule, re
 		return nil, err
 	}
 	// The client's DNS probe is package dns's asking half, so its key is that package too.
-	if p.DNSProbe, err = p.ownProgram("dnsprobe", "images/dnsprobe", "e2e/framework/dns"); err != nil {
+	if p.DNSProbe, err = p.ownProgram("dnsprobe", "images/dnsprobe", "pkg/dns"); err != nil {
 		return nil, err
 	}
 
