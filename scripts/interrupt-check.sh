@@ -20,6 +20,13 @@ readonly E2E_ARGS=(-args --labels area=course)
 export OFFLINE=${OFFLINE:-1} KIND_CLUSTER_NAME=$NAME KEEP_CLUSTER=never # OFFLINE=0 to allow registries
 unset USE_EXISTING_CLUSTER
 
+# The node image built here holds the workload images already, so a run loads nothing. Phase 2
+# needs a load to interrupt: the runs use the same images under names the nodes do not hold.
+# (lib.sh has set HELLO_IMAGE and CLIENT_IMAGE from versions.env.)
+docker tag "$HELLO_IMAGE" "${HELLO_IMAGE%:*}:interrupt-check"
+docker tag "$CLIENT_IMAGE" "${CLIENT_IMAGE%:*}:interrupt-check"
+export HELLO_IMAGE=${HELLO_IMAGE%:*}:interrupt-check CLIENT_IMAGE=${CLIENT_IMAGE%:*}:interrupt-check
+
 work=$(mktemp -d)
 export ARTIFACTS=$work/artifacts # an interrupted run collects some; they are not wanted here
 run_pid="" # the go test process, leader of its own session and process group
@@ -56,6 +63,7 @@ cleanup() {
     go run ./cmd/cluster down || rc=1
   fi
   rm -rf "$work"
+  docker rmi "$HELLO_IMAGE" "$CLIENT_IMAGE" >/dev/null 2>&1 || true # the tags only
   exit "$rc"
 }
 trap cleanup EXIT
