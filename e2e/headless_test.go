@@ -166,11 +166,13 @@ func TestPodNamesAnswerTheirPod(t *testing.T) {
 
 func TestDeletedPodsKeepTheirNames(t *testing.T) {
 	var before, after []fw.PodAddr
+	var hold *fw.Hold
 	f := features.New("e. delete the 3 pods: new IPs, same names").WithLabel("area", "course").WithLabel("step", "replace").
 		Assess("each pod comes back with a new IP, and its name answers exactly that IP", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 			before = fw.Must(suite.Course.ReadyPods(ctx))(t)
+			from := fw.Must(suite.Course.From(ctx))(t)
 			results, err := fw.ReplacePods(ctx, fw.ReplaceInput{
-				Client: suite.Client(), From: fw.Must(suite.Course.From(ctx))(t), Service: fw.CourseService, Zone: suite.Course.Zone,
+				Client: suite.Client(), From: from, Service: fw.CourseService, Zone: suite.Course.Zone,
 				Pods: before, Timeout: 90 * time.Second,
 			})
 			for _, r := range results {
@@ -179,6 +181,9 @@ func TestDeletedPodsKeepTheirNames(t *testing.T) {
 			}
 			NewWithT(t).Expect(err).NotTo(HaveOccurred())
 			after = fw.Must(suite.Course.ReadyPods(ctx))(t)
+			// The hold window starts now and runs while the next assessment checks.
+			hold = fw.Must(fw.StartHold(ctx, fw.HoldInput{From: from, Service: fw.CourseService, Zone: suite.Course.Zone,
+				Before: before, After: after, Window: 3 * time.Second}))(t)
 			return ctx
 		}).
 		Assess("the service name answers exactly the new set of IPs", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
@@ -187,12 +192,19 @@ func TestDeletedPodsKeepTheirNames(t *testing.T) {
 			return ctx
 		}).
 		Assess("then, for a hold window, every answer is exactly the new one: no old IP, no NXDOMAIN, no empty answer", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
-			report, err := fw.HoldAnswers(ctx, fw.HoldInput{
-				From: fw.Must(suite.Course.From(ctx))(t), Service: fw.CourseService, Zone: suite.Course.Zone,
-				Before: before, After: after, Window: 3 * time.Second,
-			})
+			if hold == nil {
+				t.Fatal("no hold window: the pods were not replaced")
+			}
+			report, err := hold.Verdict(ctx)
+			hold = nil
 			t.Log(report)
 			NewWithT(t).Expect(err).NotTo(HaveOccurred())
+			return ctx
+		}).
+		Teardown(func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+			if hold != nil {
+				hold.Stop() // an assessment failed before the verdict
+			}
 			return ctx
 		}).Feature()
 	testenv.Test(t, f)
@@ -208,6 +220,6 @@ func TestFrameworkAssertsTheCourseAsALibraryUserWould(t *testing.T) {
 	f := fw.HeadlessServiceFeature("library: HeadlessServiceFeature asserts the course's Service as an operator's suite would", fw.HeadlessFeatureInput{
 		Service: fw.CourseService, Selector: fw.CourseSelector, Replicas: fw.CourseReplicas,
 		Port: fw.CourseTargetPort, PortName: fw.CoursePortName, ClientPod: client,
-	}).WithLabel("area", "course").WithLabel("step", "library").Feature()
+	}).WithLabel("area", "library").Feature()
 	testenv.Test(t, f)
 }

@@ -147,15 +147,23 @@ type HoldInput struct {
 	Window        time.Duration
 }
 
-// HoldAnswers asks for the service name and every pod name, over and over for Window, and
-// fails if any answer is not exactly the current one (an old IP, NXDOMAIN, an empty answer,
-// a failed exec). The report counts queries and answers with an old IP.
-func HoldAnswers(ctx context.Context, in HoldInput) (string, error) {
+// Hold is a hold window in progress: StartHold begins asking, Verdict waits for the window's
+// end and judges every answer. Between the two, other checks can run: the window is a fixed
+// wait, so nothing should wait for it that need not.
+type Hold struct {
+	in    HoldInput
+	want  map[string]dns.Want
+	q     *Querier
+	until time.Time
+}
+
+// StartHold asks for the service name and every pod name, over and over, until Verdict.
+func StartHold(ctx context.Context, in HoldInput) (*Hold, error) {
 	if err := in.From.validate(); err != nil {
-		return "", err
+		return nil, err
 	}
 	if in.Window <= 0 || len(in.After) == 0 {
-		return "", errors.New("HoldInput needs a Window > 0 and the pods After")
+		return nil, errors.New("HoldInput needs a Window > 0 and the pods After")
 	}
 	want := ExpectedNames(in.Service, in.From.Namespace, in.Zone, in.After)
 	names := make([]string, 0, len(want))
@@ -163,18 +171,27 @@ func HoldAnswers(ctx context.Context, in HoldInput) (string, error) {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	q := StartQuerier(ctx, in.From, names)
+	return &Hold{in: in, want: want, q: StartQuerier(ctx, in.From, names), until: time.Now().Add(in.Window)}, nil
+}
+
+// Verdict waits for the end of the window and fails if any answer was not exactly the current
+// one (an old IP, NXDOMAIN, an empty answer, a failed exec), or if nothing was asked. The
+// report counts queries and answers with an old IP.
+func (h *Hold) Verdict(ctx context.Context) (string, error) {
 	select {
 	case <-ctx.Done():
-	case <-time.After(in.Window):
+	case <-time.After(time.Until(h.until)):
 	}
-	report := CountAnswers(q.Stop(), want, IPs(in.Before), time.Time{})
-	summary := fmt.Sprintf("hold window %s: %s", in.Window, report)
+	report := CountAnswers(h.q.Stop(), h.want, IPs(h.in.Before), time.Time{})
+	summary := fmt.Sprintf("hold window %s: %s", h.in.Window, report)
 	if report.Failed > 0 || report.AfterConvergence == 0 {
 		return summary, fmt.Errorf("%s:\n%s", summary, strings.Join(report.Examples, "\n"))
 	}
 	return summary, nil
 }
+
+// Stop ends the asking without a verdict (a feature that failed before it).
+func (h *Hold) Stop() { h.q.Stop() }
 
 // ExpectedNames is what a headless Service's names must answer for pods: the service name
 // every IP, each pod's name its own.
