@@ -47,13 +47,13 @@ func run(m *testing.M) int {
 	if err != nil {
 		return fail(err)
 	}
-	// A failing setup step is a failed run: mark it so Finish collects artifacts.
+	// A failing setup step is a failed run: mark it so Finish collects artifacts. (e2e-framework
+	// prints the error itself, as "Setup failure: ...".)
 	step := func(f func(context.Context, *envconf.Config) (context.Context, error)) env.Func {
 		return func(ctx context.Context, c *envconf.Config) (context.Context, error) {
 			ctx, err := f(ctx, c)
 			if err != nil {
 				suite.MarkFailed()
-				fmt.Fprintln(os.Stderr, "setup failed:", err)
 			}
 			return ctx, err
 		}

@@ -105,7 +105,7 @@ expect fail "$work/2a.log" '^error:' \
   "docker does not answer" "Cannot connect to the Docker daemon at $nodaemon" "run make docker"
 provoke "2b. the daemon is down (DOCKER_HOST=$nodaemon): the e2e preflight" "$work/2b.log" \
   env DOCKER_HOST=$nodaemon KIND_CLUSTER_NAME=$TAKEN go test ./e2e -run TestClusterIsReady -count=1
-expect fail "$work/2b.log" '^setup failed:' \
+expect fail "$work/2b.log" 'Setup failure:' \
   "docker does not answer" "Cannot connect to the Docker daemon at $nodaemon" "run make docker"
 
 # 3. The real socket (root:docker 0660) as a user outside group docker.
