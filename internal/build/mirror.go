@@ -2,7 +2,6 @@ package build
 
 import (
 	"bufio"
-	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -12,13 +11,15 @@ import (
 // MirrorEnv overrides the Debian mirror that debootstrap fetches from.
 const MirrorEnv = "DEBIAN_MIRROR"
 
-// DebianMirror is the mirror debootstrap uses: $DEBIAN_MIRROR when set, otherwise the one this
-// host's apt already uses. The repository names no mirror, because the right one depends on
-// where the build runs (a corporate proxy, a local cache, a country mirror), and the host's apt
-// configuration already knows it.
-func DebianMirror(aptDir string) (string, error) {
+// DebianMirror is the mirror debootstrap uses for suite: $DEBIAN_MIRROR when set, otherwise the
+// Debian archive this host's apt already uses: one that serves suite, else one laid out as a
+// Debian archive (its path ends in /debian). The repository names no mirror, because the right
+// one depends on where the build runs (a proxy, a local cache, a country mirror) and the host's
+// apt configuration knows it. "" means none was found (an Ubuntu host, say): debootstrap then
+// uses its own default for the suite.
+func DebianMirror(aptDir, suite string) string {
 	if m := os.Getenv(MirrorEnv); m != "" {
-		return m, nil
+		return m
 	}
 	files, _ := filepath.Glob(filepath.Join(aptDir, "sources.list"))
 	for _, pattern := range []string{"*.list", "*.sources"} {
@@ -26,50 +27,62 @@ func DebianMirror(aptDir string) (string, error) {
 		sort.Strings(more)
 		files = append(files, more...)
 	}
+	var sources []source
 	for _, f := range files {
 		data, err := os.ReadFile(f)
 		if err != nil {
 			continue
 		}
-		parse := parseOneLineSources
 		if strings.HasSuffix(f, ".sources") {
-			parse = parseDeb822Sources
-		}
-		if m := parse(string(data)); m != "" {
-			return m, nil
+			sources = append(sources, parseDeb822Sources(string(data))...)
+		} else {
+			sources = append(sources, parseOneLineSources(string(data))...)
 		}
 	}
-	return "", fmt.Errorf("no Debian mirror in %s (sources.list, sources.list.d/*.list, *.sources): set %s to a Debian mirror's URL", aptDir, MirrorEnv)
-}
-
-// isMainArchive tells a release's main archive (bookworm, trixie) from its -security,
-// -updates and -backports archives, which debootstrap cannot bootstrap from.
-func isMainArchive(suite, uri string) bool {
-	return !strings.Contains(suite, "-") && !strings.Contains(uri, "security")
-}
-
-// parseOneLineSources reads the one-line format: "deb [options] uri suite components...".
-func parseOneLineSources(text string) string {
-	sc := bufio.NewScanner(strings.NewReader(text))
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
-		if len(f) > 0 && f[0] == "deb" && len(f) > 1 && strings.HasPrefix(f[1], "[") {
-			for len(f) > 1 && !strings.HasSuffix(f[1], "]") {
-				f = append(f[:1], f[2:]...)
-			}
-			if len(f) > 1 {
-				f = append(f[:1], f[2:]...)
-			}
+	for _, s := range sources {
+		if s.suite == suite {
+			return s.uri
 		}
-		if len(f) >= 3 && f[0] == "deb" && isMainArchive(f[2], f[1]) {
-			return f[1]
+	}
+	for _, s := range sources {
+		if strings.HasSuffix(strings.TrimSuffix(s.uri, "/"), "/debian") && !strings.Contains(s.suite, "-") {
+			return s.uri
 		}
 	}
 	return ""
 }
 
+// source is one (URI, suite) pair of a "deb" line or stanza.
+type source struct{ uri, suite string }
+
+// parseOneLineSources reads the one-line format: "deb [options] uri suite components...".
+func parseOneLineSources(text string) []source {
+	var out []source
+	sc := bufio.NewScanner(strings.NewReader(text))
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) == 0 || f[0] != "deb" {
+			continue
+		}
+		f = f[1:]
+		if len(f) > 0 && strings.HasPrefix(f[0], "[") {
+			for len(f) > 0 && !strings.HasSuffix(f[0], "]") {
+				f = f[1:]
+			}
+			if len(f) > 0 {
+				f = f[1:]
+			}
+		}
+		if len(f) >= 2 {
+			out = append(out, source{uri: f[0], suite: f[1]})
+		}
+	}
+	return out
+}
+
 // parseDeb822Sources reads the deb822 format: stanzas of "Key: value" lines.
-func parseDeb822Sources(text string) string {
+func parseDeb822Sources(text string) []source {
+	var out []source
 	for _, stanza := range strings.Split(text, "\n\n") {
 		fields := map[string]string{}
 		for _, line := range strings.Split(stanza, "\n") {
@@ -80,12 +93,11 @@ func parseDeb822Sources(text string) string {
 		if !strings.Contains(" "+fields["types"]+" ", " deb ") || strings.EqualFold(fields["enabled"], "no") {
 			continue
 		}
-		uris := strings.Fields(fields["uris"])
-		for _, suite := range strings.Fields(fields["suites"]) {
-			if len(uris) > 0 && isMainArchive(suite, uris[0]) {
-				return uris[0]
+		for _, uri := range strings.Fields(fields["uris"]) {
+			for _, suite := range strings.Fields(fields["suites"]) {
+				out = append(out, source{uri: uri, suite: suite})
 			}
 		}
 	}
-	return ""
+	return out
 }

@@ -361,12 +361,15 @@ func (p *Plan) rootfs(name string, packages []string, script string) *Stage {
 			if err := needRoot(os.Geteuid(), name); err != nil {
 				return err
 			}
-			mirror, err := DebianMirror("/etc/apt")
-			if err != nil {
-				return err
-			}
 			root := filepath.Join(dir, "root")
-			if err := command(ctx, log, "", nil, "debootstrap", substitute(substitute(args, "ROOT", root), "MIRROR", mirror)...); err != nil {
+			run := substitute(args, "ROOT", root)
+			if mirror := DebianMirror("/etc/apt", p.V.DebianSuite); mirror != "" {
+				run = substitute(run, "MIRROR", mirror)
+			} else {
+				fmt.Fprintf(log, "no Debian archive in this host's apt configuration: debootstrap's own default mirror for %s (%s=<url> picks one)\n", p.V.DebianSuite, MirrorEnv)
+				run = run[:len(run)-1]
+			}
+			if err := command(ctx, log, "", nil, "debootstrap", run...); err != nil {
 				return err
 			}
 			if err := command(ctx, log, "", nil, "chroot", root, "/bin/sh", "-euc", script+slim); err != nil {
