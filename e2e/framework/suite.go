@@ -133,6 +133,9 @@ func (c *Connection) LoadImages(ctx context.Context, out io.Writer, images ...st
 		return nil
 	}
 	if err := c.Cluster.LoadImages(ctx, out, images...); err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("loading images: interrupted (%w)", err)
+		}
 		return fmt.Errorf("loading images (make images builds them): %w", err)
 	}
 	return nil
