@@ -20,11 +20,8 @@ import (
 	"syscall"
 	"text/tabwriter"
 
-	"k8s.io/client-go/kubernetes"
-	"sigs.k8s.io/e2e-framework/klient"
-
 	"github.com/headless-e2e/headless-e2e/e2e/framework"
-	"github.com/headless-e2e/headless-e2e/internal/cluster"
+	"github.com/headless-e2e/headless-e2e/internal/versions"
 	"github.com/headless-e2e/headless-e2e/pkg/dns"
 )
 
@@ -76,19 +73,12 @@ func connect(ctx context.Context) (framework.Course, error) {
 	if kubeconfig == "" {
 		return framework.Course{}, errors.New("KUBECONFIG is not set: run through make lab")
 	}
-	rc, err := cluster.RESTConfig(kubeconfig)
+	// The lab has brought its cluster up already: connect as to an existing one.
+	conn, err := framework.Connect(ctx, framework.Settings{UseExisting: true, Kubeconfig: kubeconfig}, versions.Versions{}, os.Stderr)
 	if err != nil {
 		return framework.Course{}, err
 	}
-	client, err := kubernetes.NewForConfig(rc)
-	if err != nil {
-		return framework.Course{}, err
-	}
-	kc, err := klient.New(rc)
-	if err != nil {
-		return framework.Course{}, err
-	}
-	c := framework.Course{Client: client, Exec: framework.PodExec{Resources: kc.Resources(), Container: framework.ClientContainer}, Namespace: namespace}
+	c := conn.Course(namespace)
 	from, err := c.From(ctx)
 	if err != nil {
 		return c, err

@@ -51,14 +51,23 @@ func listPods(ctx context.Context, c kubernetes.Interface, namespace, selector s
 	if err != nil {
 		return nil, err
 	}
-	var pods []PodAddr
+	var kept []corev1.Pod
 	for _, p := range list.Items {
 		if keep(p) {
-			pods = append(pods, PodAddr{Name: p.Name, IP: p.Status.PodIP, Node: p.Spec.NodeName, UID: string(p.UID)})
+			kept = append(kept, p)
 		}
 	}
-	sort.Slice(pods, func(i, j int) bool { return pods[i].Name < pods[j].Name })
-	return pods, nil
+	return Addrs(kept), nil
+}
+
+// Addrs are the pods as the checks compare them, sorted by name.
+func Addrs(pods []corev1.Pod) []PodAddr {
+	var out []PodAddr
+	for _, p := range pods {
+		out = append(out, PodAddr{Name: p.Name, IP: p.Status.PodIP, Node: p.Spec.NodeName, UID: string(p.UID)})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
 }
 
 // CheckHeadless fails unless the Service is headless: spec.clusterIP None and no cluster IP

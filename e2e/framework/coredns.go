@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
@@ -46,8 +47,8 @@ func ReplaceCoreDNS(ctx context.Context, client kubernetes.Interface, timeout ti
 				return false, "", err
 			}
 			var states []string
+			var ready []corev1.Pod
 			oldLeft := 0
-			replacements = replacements[:0]
 			for _, p := range list.Items {
 				if oldUIDs[string(p.UID)] {
 					oldLeft++
@@ -59,9 +60,10 @@ func ReplaceCoreDNS(ctx context.Context, client kubernetes.Interface, timeout ti
 				}
 				states = append(states, fmt.Sprintf("%s (new, Ready %v)", p.Name, PodReady(p)))
 				if PodReady(p) && p.DeletionTimestamp == nil {
-					replacements = append(replacements, PodAddr{Name: p.Name, IP: p.Status.PodIP, Node: p.Spec.NodeName, UID: string(p.UID)})
+					ready = append(ready, p)
 				}
 			}
+			replacements = Addrs(ready)
 			return oldLeft == 0 && len(replacements) == len(old), strings.Join(states, ", "), nil
 		})
 	return old, replacements, err

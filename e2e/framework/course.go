@@ -129,10 +129,8 @@ func (c Course) ReadyPods(ctx context.Context) ([]PodAddr, error) {
 
 // ReadyPodsN waits until exactly n hello pods are Ready (none stuck), and returns them.
 func (c Course) ReadyPodsN(ctx context.Context, n int) ([]PodAddr, error) {
-	if _, err := WaitPodsReady(ctx, WaitPodsInput{Client: c.Client, Namespace: c.Namespace, Selector: CourseSelector, Count: n, Timeout: DNSTimeout}); err != nil {
-		return nil, err
-	}
-	return ReadyPods(ctx, c.Client, c.Namespace, CourseSelector)
+	pods, err := WaitPodsReady(ctx, WaitPodsInput{Client: c.Client, Namespace: c.Namespace, Selector: CourseSelector, Count: n, Timeout: DNSTimeout})
+	return Addrs(pods), err
 }
 
 // Pod is one Ready hello pod by name.
@@ -195,13 +193,11 @@ func (c Course) Published(from From, pods []PodAddr, gone []string) PublishedInp
 // published everywhere, and the gone names NXDOMAIN. Features that change the workload call it
 // in their Teardown.
 func (c Course) Restore(ctx context.Context, gone []string) (string, error) {
-	if _, err := WaitPodsReady(ctx, WaitPodsInput{Client: c.Client, Namespace: c.Namespace, Selector: CourseSelector, Count: CourseReplicas, Timeout: PodTimeout}); err != nil {
+	ready, err := WaitPodsReady(ctx, WaitPodsInput{Client: c.Client, Namespace: c.Namespace, Selector: CourseSelector, Count: CourseReplicas, Timeout: PodTimeout})
+	if err != nil {
 		return "", fmt.Errorf("restoring the course: %w", err)
 	}
-	pods, err := ReadyPods(ctx, c.Client, c.Namespace, CourseSelector)
-	if err != nil {
-		return "", err
-	}
+	pods := Addrs(ready)
 	from, err := c.From(ctx)
 	if err != nil {
 		return "", err

@@ -17,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/headless-e2e/headless-e2e/pkg/parallel"
 	"github.com/headless-e2e/headless-e2e/pkg/poll"
 )
 
@@ -106,11 +107,8 @@ func Scale(ctx context.Context, in ScaleInput) ([]PodAddr, time.Duration, error)
 	if _, err := in.Client.AppsV1().StatefulSets(in.Namespace).Patch(ctx, in.StatefulSet, types.MergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
 		return nil, 0, fmt.Errorf("scaling StatefulSet %s to %d: %w", in.StatefulSet, in.Replicas, err)
 	}
-	if _, err := WaitPodsReady(ctx, WaitPodsInput{Client: in.Client, Namespace: in.Namespace, Selector: in.Selector, Count: in.Replicas, Timeout: in.Timeout}); err != nil {
-		return nil, time.Since(start), err
-	}
-	pods, err := ReadyPods(ctx, in.Client, in.Namespace, in.Selector)
-	return pods, time.Since(start), err
+	pods, err := WaitPodsReady(ctx, WaitPodsInput{Client: in.Client, Namespace: in.Namespace, Selector: in.Selector, Count: in.Replicas, Timeout: in.Timeout})
+	return Addrs(pods), time.Since(start), err
 }
 
 // ServiceLikeInput makes a Service from an existing one: same selector and ports, another
@@ -353,25 +351,18 @@ func SweepNamespaces(ctx context.Context, client kubernetes.Interface, prefix st
 	if err != nil {
 		return err
 	}
-	errs := make(chan error, len(list.Items))
-	n := 0
+	var names []string
 	for _, ns := range list.Items {
-		if !strings.HasPrefix(ns.Name, prefix) {
-			continue
+		if strings.HasPrefix(ns.Name, prefix) {
+			names = append(names, ns.Name)
 		}
-		n++
-		go func() {
-			start := time.Now()
-			err := DeleteNamespace(ctx, NamespaceInput{Client: client, Name: ns.Name, Timeout: timeout})
-			if err == nil {
-				fmt.Fprintf(out, "namespace %s deleted in %s\n", ns.Name, time.Since(start).Round(100*time.Millisecond))
-			}
-			errs <- err
-		}()
 	}
-	var all []error
-	for range n {
-		all = append(all, <-errs)
-	}
-	return errors.Join(all...)
+	return parallel.Do(len(names), 0, func(i int) error {
+		start := time.Now()
+		err := DeleteNamespace(ctx, NamespaceInput{Client: client, Name: names[i], Timeout: timeout})
+		if err == nil {
+			fmt.Fprintf(out, "namespace %s deleted in %s\n", names[i], time.Since(start).Round(100*time.Millisecond))
+		}
+		return err
+	})
 }

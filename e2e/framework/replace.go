@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -14,6 +13,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/headless-e2e/headless-e2e/pkg/dns"
+	"github.com/headless-e2e/headless-e2e/pkg/parallel"
 	"github.com/headless-e2e/headless-e2e/pkg/poll"
 )
 
@@ -78,15 +78,10 @@ func ReplacePods(ctx context.Context, in ReplaceInput) ([]Convergence, error) {
 		}
 	}
 	results := make([]Convergence, len(in.Pods))
-	var wg sync.WaitGroup
-	for i, old := range in.Pods {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			results[i] = followPod(ctx, in, old, start)
-		}()
-	}
-	wg.Wait()
+	_ = parallel.Do(len(in.Pods), 0, func(i int) error {
+		results[i] = followPod(ctx, in, in.Pods[i], start) // its failure is in results[i].Err
+		return nil
+	})
 	var errs []error
 	for _, r := range results {
 		if r.Err != nil {

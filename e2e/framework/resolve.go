@@ -5,13 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/headless-e2e/headless-e2e/pkg/dns"
+	"github.com/headless-e2e/headless-e2e/pkg/parallel"
 	"github.com/headless-e2e/headless-e2e/pkg/poll"
 )
 
@@ -113,17 +113,12 @@ func AwaitDNS(ctx context.Context, in AwaitDNSInput) ([]dns.Answer, time.Duratio
 // askAll asks the queries at once, each its own exec.
 func askAll(ctx context.Context, from From, checks []Check) ([]dns.Answer, error) {
 	answers := make([]dns.Answer, len(checks))
-	errs := make([]error, len(checks))
-	var wg sync.WaitGroup
-	for i, c := range checks {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			answers[i], errs[i] = from.Ask(ctx, c.Query)
-		}()
-	}
-	wg.Wait()
-	return answers, errors.Join(errs...)
+	err := parallel.Do(len(checks), 0, func(i int) error {
+		var err error
+		answers[i], err = from.Ask(ctx, checks[i].Query)
+		return err
+	})
+	return answers, err
 }
 
 // AwaitAnswer is AwaitDNS for one query: it returns its passing answer.

@@ -126,6 +126,11 @@ func Connect(ctx context.Context, s Settings, v versions.Versions, out io.Writer
 	return c, err
 }
 
+// Course is the course's workload in namespace, reached through this connection.
+func (c *Connection) Course(namespace string) Course {
+	return Course{Client: c.Client, Exec: PodExec{Resources: c.Klient.Resources(), Container: ClientContainer}, Namespace: namespace}
+}
+
 // LoadImages puts images on every node of a kind cluster; an existing cluster must be able to
 // pull them.
 func (c *Connection) LoadImages(ctx context.Context, out io.Writer, images ...string) error {
@@ -223,8 +228,7 @@ func (s *Suite) ProvisionCluster(ctx context.Context, cfg *envconf.Config) (cont
 	if conn.Cluster != nil {
 		s.Logf("cluster ready in %s", time.Since(start).Round(100*time.Millisecond))
 	}
-	s.Course.Client = conn.Client
-	s.Course.Exec = PodExec{Resources: conn.Klient.Resources(), Container: ClientContainer}
+	s.Course = conn.Course("")
 	cfg.WithKubeconfigFile(conn.Kubeconfig).WithClient(conn.Klient)
 	return ctx, nil
 }

@@ -2,7 +2,6 @@ package framework
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -14,6 +13,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/headless-e2e/headless-e2e/pkg/dns"
+	"github.com/headless-e2e/headless-e2e/pkg/parallel"
 )
 
 // ManagedBy is the endpointslice.kubernetes.io/managed-by value of the EndpointSlices the
@@ -82,7 +82,7 @@ func CreateSynthetic(ctx context.Context, in SyntheticInput) (*Synthetic, error)
 	for first := 0; first < in.Endpoints; first += in.PerSlice {
 		s.slices = append(s.slices, s.slice(len(s.slices), first, min(first+in.PerSlice, in.Endpoints)))
 	}
-	err := eachParallel(len(s.slices), 8, func(k int) error {
+	err := parallel.Do(len(s.slices), 8, func(k int) error {
 		created, err := in.Client.DiscoveryV1().EndpointSlices(in.Namespace).Create(ctx, s.slices[k], metav1.CreateOptions{})
 		if err == nil {
 			s.slices[k] = created
@@ -180,28 +180,6 @@ func DeleteSynthetic(ctx context.Context, client kubernetes.Interface, namespace
 		return fmt.Errorf("deleting the EndpointSlices of %s: %w", service, err)
 	}
 	return DeleteService(ctx, DeleteServiceInput{Client: client, Namespace: namespace, Name: service, Timeout: timeout})
-}
-
-// eachParallel runs f(0..n-1) with at most workers at once and joins the errors.
-func eachParallel(n, workers int, f func(int) error) error {
-	errs := make([]error, n)
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range min(workers, n) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for k := range next {
-				errs[k] = f(k)
-			}
-		}()
-	}
-	for k := range n {
-		next <- k
-	}
-	close(next)
-	wg.Wait()
-	return errors.Join(errs...)
 }
 
 // AwaitHostnames waits until each sampled endpoint's name answers exactly its address; it

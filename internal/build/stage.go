@@ -21,6 +21,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/headless-e2e/headless-e2e/pkg/parallel"
 )
 
 // Pool names the resource a stage mostly uses. Compiles take every core, so they run one at a
@@ -138,22 +140,17 @@ func (r *Runner) LogPath(s *Stage) string {
 func (r *Runner) Build(ctx context.Context, stages ...*Stage) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	errs := make([]error, len(stages))
-	var wg sync.WaitGroup
-	for i, s := range stages {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if errs[i] = r.build(ctx, s); errs[i] != nil {
-				cancel(errs[i])
-			}
-		}()
-	}
-	wg.Wait()
-	if err := context.Cause(ctx); err != nil && !errors.Is(err, context.Canceled) {
+	err := parallel.Do(len(stages), 0, func(i int) error {
+		err := r.build(ctx, stages[i])
+		if err != nil {
+			cancel(err)
+		}
 		return err
+	})
+	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
+		return cause
 	}
-	return errors.Join(errs...)
+	return err
 }
 
 func (r *Runner) build(ctx context.Context, s *Stage) error {

@@ -2,7 +2,6 @@ package cluster
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -13,6 +12,8 @@ import (
 
 	"sigs.k8s.io/kind/pkg/cluster/nodes"
 	"sigs.k8s.io/kind/pkg/cluster/nodeutils"
+
+	"github.com/headless-e2e/headless-e2e/pkg/parallel"
 )
 
 // LoadImages makes every node hold the images docker has under the given names, loading only
@@ -25,23 +26,15 @@ func (c *Cluster) LoadImages(ctx context.Context, out io.Writer, images ...strin
 	// Every image onto every node at once: each load is a docker save piped into the node's
 	// containerd, mostly waiting on I/O, and the client image alone took 21 s on a fresh machine.
 	var mu sync.Mutex
-	errs := make([]error, len(images))
-	var wg sync.WaitGroup
-	for i, image := range images {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			msg, err := loadImage(ctx, image, nodeList)
-			errs[i] = err
+	return parallel.Do(len(images), 0, func(i int) error {
+		msg, err := loadImage(ctx, images[i], nodeList)
+		if err == nil {
 			mu.Lock()
 			defer mu.Unlock()
-			if err == nil {
-				fmt.Fprintln(out, msg)
-			}
-		}()
-	}
-	wg.Wait()
-	return errors.Join(errs...)
+			fmt.Fprintln(out, msg)
+		}
+		return err
+	})
 }
 
 // loadImage puts image on the nodes that do not hold that very image (by ID) yet.
@@ -53,16 +46,11 @@ func loadImage(ctx context.Context, image string, nodeList []nodes.Node) (string
 	}
 	// Each node is asked at once (a docker exec each, about 100 ms).
 	missing := make([]bool, len(nodeList))
-	var wg sync.WaitGroup
-	for i, n := range nodeList {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			have, err := nodeutils.ImageID(n, image)
-			missing[i] = err != nil || have != id
-		}()
-	}
-	wg.Wait()
+	_ = parallel.Do(len(nodeList), 0, func(i int) error {
+		have, err := nodeutils.ImageID(nodeList[i], image)
+		missing[i] = err != nil || have != id // not there, or another image under that name
+		return nil
+	})
 	var todo []nodes.Node
 	for i, n := range nodeList {
 		if missing[i] {
@@ -99,23 +87,15 @@ func loadToNodes(ctx context.Context, image string, targets []nodes.Node) error 
 	if err := save.Run(); err != nil {
 		return fmt.Errorf("docker save %s: %w: %s", image, err, stderr.String())
 	}
-	var wg sync.WaitGroup
-	errs := make([]error, len(targets))
-	for i, n := range targets {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			f, err := os.Open(archive.Name())
-			if err != nil {
-				errs[i] = err
-				return
-			}
-			defer f.Close()
-			if err := nodeutils.LoadImageArchive(n, f); err != nil {
-				errs[i] = fmt.Errorf("loading %s onto node %s: %w", image, n, err)
-			}
-		}()
-	}
-	wg.Wait()
-	return errors.Join(errs...)
+	return parallel.Do(len(targets), 0, func(i int) error {
+		f, err := os.Open(archive.Name())
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := nodeutils.LoadImageArchive(targets[i], f); err != nil {
+			return fmt.Errorf("loading %s onto node %s: %w", image, targets[i], err)
+		}
+		return nil
+	})
 }
