@@ -9,12 +9,14 @@ SHELL := /usr/bin/env bash
 
 BIN       := $(CURDIR)/bin
 ARTIFACTS ?= $(CURDIR)/_artifacts
-ARGS      ?= --skip-labels area=faults
+# make test's e2e phase: everything but the faults (run after it, alone) and the pace=slow
+# resolver replacement, which waits out the JVM's 30-second cache (make resolvers runs it).
+ARGS      ?= --skip-labels area=faults,pace=slow
 JUNIT     ?= junit-e2e.xml
 OFFLINE   ?=
 N         ?= 20
 K         ?= 10
-export ARTIFACTS OFFLINE
+export ARTIFACTS OFFLINE ARGS
 export PATH := $(BIN):$(PATH)
 
 # With OFFLINE=1 nothing may contact a registry, so the node image is built here; otherwise
@@ -53,6 +55,10 @@ e2e: tools ## The e2e suite (not the faults); ARGS go to e2e-framework, e.g. ARG
 faults: tools ## Fault features only: CoreDNS deleted, a node restarted, queries during replacement
 	$(MAKE) --no-print-directory e2e ARGS='--labels area=faults' JUNIT=junit-faults.xml
 
+.PHONY: resolvers
+resolvers: prepare ## The resolver matrix: the course's names through glibc, musl 1.2.3/1.2.5, Go, the JVM and dig (resolvers.md, .json in ARTIFACTS)
+	$(MAKE) --no-print-directory e2e ARGS='--labels area=resolvers' JUNIT=junit-resolvers.xml
+
 .PHONY: bench
 bench: prepare ## Benchmark, not a test: DNS convergence over K pod replacements (K=10), answer size and truncation at 30 and 100 replicas
 	go run ./cmd/bench -k $(K)
@@ -77,7 +83,7 @@ node-image: host-deps docker ## Build the kind node image from Debian packages a
 	go run ./cmd/imagebuilder node
 
 .PHONY: images
-images: host-deps docker ## Build the workload images (hello server, client with BIND's nslookup)
+images: host-deps docker ## Build the workload images (hello server, client with BIND's nslookup, resolver probes)
 	go run ./cmd/imagebuilder workloads
 
 .PHONY: cluster

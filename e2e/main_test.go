@@ -60,8 +60,18 @@ func run(m *testing.M) int {
 	}
 	testenv.Setup(step(suite.Preflight), step(suite.ProvisionCluster), step(suite.LoadImages), step(suite.CreateNamespace), step(suite.CheckEarlierRuns), step(suite.DeployCourse))
 	testenv.AfterEachFeature(suite.RecordFailure)
-	testenv.Finish(suite.Finish)
+	testenv.Finish(writeMatrix, suite.Finish)
 	return testenv.Run(m)
+}
+
+// writeMatrix saves the resolver matrix (resolvers_test.go) into ARTIFACTS and prints it,
+// when any resolver feature ran.
+func writeMatrix(ctx context.Context, cfg *envconf.Config) (context.Context, error) {
+	if len(matrix.Cells) == 0 {
+		return ctx, nil
+	}
+	fmt.Println(matrix.Markdown())
+	return ctx, matrix.Write(suite.Settings.Artifacts)
 }
 
 func fail(err error) int {

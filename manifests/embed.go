@@ -9,3 +9,9 @@ import "embed"
 //
 //go:embed headless/*.yaml
 var Headless embed.FS
+
+// Resolvers is manifests/resolvers: the pod whose probes ask through glibc, musl, Go and the
+// JVM (the area=resolvers features and the lab's LAB_RESOLVERS step).
+//
+//go:embed resolvers/*.yaml
+var Resolvers embed.FS

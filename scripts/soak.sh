@@ -12,6 +12,7 @@ cd "$REPO_ROOT"
 PATH=$REPO_ROOT/bin:$PATH
 
 n=${1:-20}
+[[ -n ${ARGS:-} ]] || die "ARGS (the e2e-framework flags of make test's suite) is unset" "make soak N=20"
 [[ $n =~ ^[0-9]+$ && $n -gt 0 ]] || die "N must be a positive number, got '$n'" "make soak N=20"
 ARTIFACTS=${ARTIFACTS:-$REPO_ROOT/_artifacts}
 logs=$ARTIFACTS/soak-$(date +%Y%m%d-%H%M%S)
@@ -28,7 +29,8 @@ info "soak: $n runs $mode; logs in $logs"
 passes=0 failures=0 times=()
 for i in $(seq "$n"); do
   start=$SECONDS
-  if go test ./e2e -count=1 -parallel 16 -timeout 20m -args --skip-labels area=faults >"$logs/run-$i.log" 2>&1; then
+  # shellcheck disable=SC2086 # ARGS is make's e2e-framework flags, split on spaces
+  if go test ./e2e -count=1 -parallel 16 -timeout 20m -args $ARGS >"$logs/run-$i.log" 2>&1; then
     passes=$((passes + 1)) result=pass
   else
     failures=$((failures + 1)) result=FAIL

@@ -3,7 +3,7 @@
 // is cached by the hash of its inputs, so a second run with nothing changed only checks keys.
 //
 //	imagebuilder node        the kind node image (docker image NODE_IMAGE_REPO:KUBERNETES_VERSION)
-//	imagebuilder workloads   the hello and client images (docker images HELLO_IMAGE, CLIENT_IMAGE)
+//	imagebuilder workloads   the hello, client and resolvers images (HELLO_IMAGE, CLIENT_IMAGE, RESOLVERS_IMAGE)
 //	imagebuilder kubectl DIR  kubectl at KUBERNETES_VERSION, into DIR
 //	imagebuilder keys        the key of every stage, and whether it is cached; builds nothing
 package main
@@ -78,7 +78,7 @@ func run(ctx context.Context, cache string, rebuild bool, args []string) error {
 				return err
 			}
 		}
-		fmt.Printf("workload images %s, %s ready after %s\n", v.HelloImage, v.ClientImage, time.Since(start).Round(time.Second/10))
+		fmt.Printf("workload images %s, %s, %s ready after %s\n", v.HelloImage, v.ClientImage, v.ResolversImage, time.Since(start).Round(time.Second/10))
 	case "kubectl":
 		if len(args) != 2 {
 			return errors.New("usage: imagebuilder kubectl DIR")

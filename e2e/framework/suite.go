@@ -33,20 +33,23 @@ type Settings struct {
 	Artifacts   string       // ARTIFACTS
 	HelloImage  string       // HELLO_IMAGE
 	ClientImage string       // CLIENT_IMAGE
-	RepoRoot    string
+	// ResolversImage (RESOLVERS_IMAGE) carries the resolver probes (area=resolvers).
+	ResolversImage string
+	RepoRoot       string
 }
 
 // LoadSettings reads the environment. repoRoot is the checkout (the test's working dir is e2e/).
 func LoadSettings(repoRoot string, v versions.Versions) (Settings, error) {
 	s := Settings{
-		Cluster:     cluster.SettingsFromEnv(),
-		UseExisting: os.Getenv("USE_EXISTING_CLUSTER") == "1",
-		Kubeconfig:  os.Getenv("KUBECONFIG"),
-		Keep:        cluster.Keep(envOr("KEEP_CLUSTER", string(cluster.KeepNever))),
-		Artifacts:   envOr("ARTIFACTS", filepath.Join(repoRoot, "_artifacts")),
-		HelloImage:  envOr("HELLO_IMAGE", v.HelloImage),
-		ClientImage: envOr("CLIENT_IMAGE", v.ClientImage),
-		RepoRoot:    repoRoot,
+		Cluster:        cluster.SettingsFromEnv(),
+		UseExisting:    os.Getenv("USE_EXISTING_CLUSTER") == "1",
+		Kubeconfig:     os.Getenv("KUBECONFIG"),
+		Keep:           cluster.Keep(envOr("KEEP_CLUSTER", string(cluster.KeepNever))),
+		Artifacts:      envOr("ARTIFACTS", filepath.Join(repoRoot, "_artifacts")),
+		HelloImage:     envOr("HELLO_IMAGE", v.HelloImage),
+		ClientImage:    envOr("CLIENT_IMAGE", v.ClientImage),
+		ResolversImage: envOr("RESOLVERS_IMAGE", v.ResolversImage),
+		RepoRoot:       repoRoot,
 	}
 	if err := s.Keep.Validate(); err != nil {
 		return s, err
@@ -85,13 +88,20 @@ func (s Settings) String() string {
 		fmt.Sprintf("  offline:      %v (egress guard %v)", s.Cluster.Offline, s.Cluster.EgressGuard),
 		"  hello image:  " + s.HelloImage,
 		"  client image: " + s.ClientImage,
+		"  resolvers image: " + s.ResolversImage,
 		"  artifacts:    " + s.Artifacts,
 	}, "\n")
 }
 
-// Images maps the images the manifests name to the ones to run (HELLO_IMAGE, CLIENT_IMAGE).
+// Images maps the images the manifests name to the ones to run (HELLO_IMAGE, CLIENT_IMAGE,
+// RESOLVERS_IMAGE).
 func (s Settings) Images(v versions.Versions) map[string]string {
-	return map[string]string{v.HelloImage: s.HelloImage, v.ClientImage: s.ClientImage}
+	return map[string]string{v.HelloImage: s.HelloImage, v.ClientImage: s.ClientImage, v.ResolversImage: s.ResolversImage}
+}
+
+// workloadImages are the images every run puts on the nodes.
+func (s Settings) workloadImages() []string {
+	return []string{s.HelloImage, s.ClientImage, s.ResolversImage}
 }
 
 // Connection is the cluster a run uses: the kind cluster of the settings (created when
@@ -205,7 +215,7 @@ func (s *Suite) Preflight(ctx context.Context, cfg *envconf.Config) (context.Con
 		return ctx, fmt.Errorf("docker does not answer (%s): run make docker", lastLines(string(out), 1))
 	}
 	var missing []string
-	for _, img := range []string{s.Settings.HelloImage, s.Settings.ClientImage} {
+	for _, img := range s.Settings.workloadImages() {
 		if exec.CommandContext(ctx, "docker", "image", "inspect", img).Run() != nil {
 			missing = append(missing, img)
 		}
@@ -237,7 +247,7 @@ func (s *Suite) ProvisionCluster(ctx context.Context, cfg *envconf.Config) (cont
 // able to pull them).
 func (s *Suite) LoadImages(ctx context.Context, cfg *envconf.Config) (context.Context, error) {
 	start := time.Now()
-	err := s.Conn.LoadImages(ctx, os.Stdout, s.Settings.HelloImage, s.Settings.ClientImage)
+	err := s.Conn.LoadImages(ctx, os.Stdout, s.Settings.workloadImages()...)
 	s.Logf("images on nodes in %s", time.Since(start).Round(100*time.Millisecond))
 	return ctx, err
 }

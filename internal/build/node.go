@@ -57,7 +57,7 @@ func (p *Plan) nodeStage() error {
 	}
 	p.NodeImage = &Stage{Name: "node-image", Pool: CPU,
 		Inputs: []string{"kind " + p.Kind.Version, kindFiles, ours, p.V.NodeImage(), p.V.RouteCNIImage, p.V.Kubernetes, nodeSetup, strings.Join(nodeEntrypoint, " ")},
-		Deps:   []*Stage{p.RootfsNode, p.Containerd, p.Runc, p.Crictl, p.CNIPlugins, p.Kubernetes, p.Kubectl, p.PreloadImages, p.HelloImage, p.ClientImage}}
+		Deps:   []*Stage{p.RootfsNode, p.Containerd, p.Runc, p.Crictl, p.CNIPlugins, p.Kubernetes, p.Kubectl, p.PreloadImages, p.HelloImage, p.ClientImage, p.ResolversImage}}
 	return nil
 }
 
@@ -156,8 +156,8 @@ func (p *Plan) assembleNode(ctx context.Context, log io.Writer) error {
 	id = strings.TrimSpace(id)
 	defer command(context.WithoutCancel(ctx), log, "", nil, "docker", "rm", "--force", id)
 
-	for name, s := range map[string]*Stage{"hello": p.HelloImage, "client": p.ClientImage} {
-		if err := command(ctx, log, "", nil, "docker", "cp", filepath.Join(p.dirOf(s), "image.tar"), id+":/tmp/workload-"+name+".tar"); err != nil {
+	for _, w := range p.workloads() {
+		if err := command(ctx, log, "", nil, "docker", "cp", filepath.Join(p.dirOf(w.stage), "image.tar"), id+":/tmp/workload-"+w.stage.Name+".tar"); err != nil {
 			return err
 		}
 	}
@@ -227,13 +227,21 @@ func (p *Plan) NodeTarget() Target {
 	}}
 }
 
+type workload struct {
+	image string
+	stage *Stage
+}
+
+// workloads are the images the lab and the suite run in the cluster, each preloaded into the
+// node image built here.
+func (p *Plan) workloads() []workload {
+	return []workload{{p.V.HelloImage, p.HelloImage}, {p.V.ClientImage, p.ClientImage}, {p.V.ResolversImage, p.ResolversImage}}
+}
+
 // WorkloadTargets are the images the lab and the suite run in the cluster.
 func (p *Plan) WorkloadTargets() []Target {
 	var ts []Target
-	for _, w := range []struct {
-		image string
-		stage *Stage
-	}{{p.V.HelloImage, p.HelloImage}, {p.V.ClientImage, p.ClientImage}} {
+	for _, w := range p.workloads() {
 		s := w.stage
 		ts = append(ts, Target{Image: w.image, Stage: s, build: func(ctx context.Context, r *Runner) error {
 			if err := r.Build(ctx, s); err != nil {

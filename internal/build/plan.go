@@ -32,6 +32,8 @@ type Plan struct {
 	RouteCNI, Pause, Hello, DNSProbe                  *Stage
 	RootfsNode, RootfsProxy, RootfsClient             *Stage
 	PreloadImages, HelloImage, ClientImage, NodeImage *Stage
+
+	RootfsResolvers, ResolverProbes, MuslNextProbe, ResolversImage *Stage
 }
 
 // KindModule is sigs.k8s.io/kind at the version go.mod pins: its node-image files are read
@@ -164,6 +166,9 @@ func NewPlan(v versions.Versions, repoRoot, cacheDir string, kind KindModule, re
 	// added as a layer of its own.
 	p.RootfsClient = p.rootfs("rootfs-client", []string{"bind9-dnsutils", "curl"}, "")
 
+	if err := p.resolverStages(); err != nil {
+		return nil, err
+	}
 	if err := p.imageStages(); err != nil {
 		return nil, err
 	}
@@ -353,23 +358,11 @@ rm -rf /var/lib/apt/lists/* /var/cache/debconf/*-old /var/log/* /var/tmp/* /usr/
 // rootfs debootstraps a minimal Debian with packages, runs script in it and leaves the result
 // as rootfs.tar, the layer an image is made from.
 func (p *Plan) rootfs(name string, packages []string, script string) *Stage {
-	// The mirror is a transport, not an input: it stays out of the key, so another mirror
-	// reuses what was built.
-	args := []string{"--variant=minbase", "--include=" + strings.Join(packages, ","), p.V.DebianSuite, "ROOT", "MIRROR"}
+	args := debootstrapArgs(p.V.DebianSuite, packages)
 	return &Stage{Name: name, Pool: Network, Inputs: append(append([]string{}, args...), script, slim),
 		Run: func(ctx context.Context, dir string, log io.Writer) error {
-			if err := needRoot(os.Geteuid(), name); err != nil {
-				return err
-			}
 			root := filepath.Join(dir, "root")
-			run := substitute(args, "ROOT", root)
-			if mirror := DebianMirror("/etc/apt", p.V.DebianSuite); mirror != "" {
-				run = substitute(run, "MIRROR", mirror)
-			} else {
-				fmt.Fprintf(log, "no Debian archive in this host's apt configuration: debootstrap's own default mirror for %s (%s=<url> picks one)\n", p.V.DebianSuite, MirrorEnv)
-				run = run[:len(run)-1]
-			}
-			if err := command(ctx, log, "", nil, "debootstrap", run...); err != nil {
+			if err := p.debootstrap(ctx, log, name, args, root); err != nil {
 				return err
 			}
 			if err := command(ctx, log, "", nil, "chroot", root, "/bin/sh", "-euc", script+slim); err != nil {
@@ -382,10 +375,34 @@ func (p *Plan) rootfs(name string, packages []string, script string) *Stage {
 		}}
 }
 
+// debootstrapArgs are debootstrap's arguments, with ROOT and MIRROR still to fill in. The
+// mirror is a transport, not an input: it stays out of stage keys, so another mirror reuses
+// what was built.
+func debootstrapArgs(suite string, packages []string) []string {
+	return []string{"--variant=minbase", "--include=" + strings.Join(packages, ","), suite, "ROOT", "MIRROR"}
+}
+
+// debootstrap makes a minimal Debian root at root from the host's Debian mirror (DebianMirror).
+func (p *Plan) debootstrap(ctx context.Context, log io.Writer, stage string, args []string, root string) error {
+	if err := needRoot(os.Geteuid(), stage); err != nil {
+		return err
+	}
+	suite := args[len(args)-3]
+	run := substitute(args, "ROOT", root)
+	if mirror := DebianMirror("/etc/apt", suite); mirror != "" {
+		run = substitute(run, "MIRROR", mirror)
+	} else {
+		fmt.Fprintf(log, "no Debian archive in this host's apt configuration: debootstrap's own default mirror for %s (%s=<url> picks one)\n", suite, MirrorEnv)
+		run = run[:len(run)-1]
+	}
+	return command(ctx, log, "", nil, "debootstrap", run...)
+}
+
 // All lists every stage, dependencies first.
 func (p *Plan) All() []*Stage {
 	return []*Stage{p.KubernetesModule, p.Kubectl, p.Kubernetes, p.Containerd, p.Runc, p.Crictl, p.CNIPlugins,
 		p.CoreDNS, p.EtcdModule, p.Etcd, p.RouteCNI, p.Pause, p.Hello, p.DNSProbe, p.RootfsNode, p.RootfsProxy, p.RootfsClient,
+		p.RootfsResolvers, p.ResolverProbes, p.MuslNextProbe, p.ResolversImage,
 		p.PreloadImages, p.HelloImage, p.ClientImage, p.NodeImage}
 }
 
@@ -395,9 +412,9 @@ func needRoot(euid int, stage string) error {
 	if euid == 0 {
 		return nil
 	}
-	target := "node-image"
-	if stage == "rootfs-client" {
-		target = "images"
+	target := "images"
+	if stage == "rootfs-node" || stage == "rootfs-proxy" {
+		target = "node-image"
 	}
 	return fmt.Errorf("building the %s root filesystem needs root (debootstrap, chroot): run as root, e.g. sudo env PATH=\"$PATH\" make %s", stage, target)
 }

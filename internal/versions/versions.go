@@ -26,12 +26,14 @@ type Versions struct {
 	CoreDNS    string `env:"COREDNS_VERSION"`
 	Pause      string `env:"PAUSE_VERSION"`
 
-	DebianSuite string `env:"DEBIAN_SUITE"`
+	DebianSuite   string `env:"DEBIAN_SUITE"`
+	MuslNextSuite string `env:"MUSL_NEXT_SUITE"`
 
-	NodeImageRepo string `env:"NODE_IMAGE_REPO"`
-	HelloImage    string `env:"HELLO_IMAGE"`
-	ClientImage   string `env:"CLIENT_IMAGE"`
-	RouteCNIImage string `env:"ROUTECNI_IMAGE"`
+	NodeImageRepo  string `env:"NODE_IMAGE_REPO"`
+	HelloImage     string `env:"HELLO_IMAGE"`
+	ClientImage    string `env:"CLIENT_IMAGE"`
+	RouteCNIImage  string `env:"ROUTECNI_IMAGE"`
+	ResolversImage string `env:"RESOLVERS_IMAGE"`
 
 	Gotestsum  string `env:"GOTESTSUM_VERSION"`
 	Actionlint string `env:"ACTIONLINT_VERSION"`

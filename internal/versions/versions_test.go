@@ -15,7 +15,7 @@ func TestLoadEmbeddedFile(t *testing.T) {
 	if !strings.HasPrefix(v.Kubernetes, "v1.") {
 		t.Errorf("KUBERNETES_VERSION = %q, want v1.x.y", v.Kubernetes)
 	}
-	for _, img := range []string{v.HelloImage, v.ClientImage, v.RouteCNIImage} {
+	for _, img := range []string{v.HelloImage, v.ClientImage, v.RouteCNIImage, v.ResolversImage} {
 		if strings.HasSuffix(img, ":latest") || !strings.Contains(img, ":") {
 			t.Errorf("image %q must carry an explicit tag other than latest", img)
 		}

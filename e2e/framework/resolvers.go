@@ -1,0 +1,312 @@
+package framework
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/tools/remotecommand"
+
+	"sigs.k8s.io/e2e-framework/klient/k8s/resources"
+
+	"github.com/headless-e2e/headless-e2e/manifests"
+	"github.com/headless-e2e/headless-e2e/pkg/poll"
+)
+
+// A headless Service is only as good as the resolver that reads it: an application sees what
+// its C library, its runtime or its DNS client make of CoreDNS's answer. The resolvers image
+// (manifests/resolvers) carries one probe per resolver applications use, all with one
+// contract: `PROBE INTERVAL_MS DURATION_MS NAME...` asks for each name every INTERVAL_MS until
+// DURATION_MS have passed, from one long-lived process, and prints one JSON Lookup per answer.
+
+// ResolversSelector finds the resolvers pod; ResolversContainer is its container.
+const (
+	ResolversSelector  = "app=resolvers"
+	ResolversContainer = "resolvers"
+)
+
+// Resolver is one resolver applications use, with what its documentation promises. The
+// area=resolvers features assert each promise on the real cluster; a resolver that behaves
+// otherwise fails its cell of the matrix, naming what it returned.
+type Resolver struct {
+	Name    string   // the matrix's row
+	Package string   // whose version the matrix prints (a key of the image's package list)
+	Command []string // the probe; INTERVAL_MS DURATION_MS NAME... follow
+	// TCPFallback: a truncated UDP answer is asked again over TCP, so every address arrives.
+	TCPFallback bool
+	// MaxAddrs caps the addresses returned (musl's MAXADDRS, 48); 0 is no cap.
+	MaxAddrs int
+	// SortsIPv4 reorders an IPv4 answer (RFC 3484 destination selection) instead of keeping
+	// the server's order.
+	SortsIPv4 bool
+	// CacheTTL and NegativeTTL: how long the process keeps a successful (failed) lookup.
+	CacheTTL, NegativeTTL time.Duration
+	Documented            string // where the promises above come from
+}
+
+// javaProbe runs Probe.class with flags for a short-lived, small JVM.
+func javaProbe(props ...string) []string {
+	cmd := []string{"java", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-XX:-UsePerfData"}
+	cmd = append(cmd, props...)
+	return append(cmd, "-cp", "/usr/local/lib/resolvers", "Probe")
+}
+
+// glibcSorts: getaddrinfo sorts by RFC 3484 (sysdeps/posix/getaddrinfo.c, rfc3484_sort); for
+// IPv4, rule 9 (longest matching prefix) counts only inside the source's subnet.
+const glibcSorts = "glibc sysdeps/posix/getaddrinfo.c: TCP after TC (res_send), RFC 3484 sort, no cache without nscd"
+
+// Resolvers are the rows of the matrix, BIND's dig first as the reference.
+var Resolvers = []Resolver{
+	{Name: "dig", Package: "bind9-dnsutils", Command: []string{"resolve", "-dig"}, TCPFallback: true,
+		Documented: "dig(1): EDNS 1232, TCP after TC (+tcflag/+ignore off), prints the answer's order; one process per lookup, no cache"},
+	{Name: "glibc", Package: "libc6", Command: []string{"gai-glibc"}, TCPFallback: true, SortsIPv4: true, Documented: glibcSorts},
+	{Name: "musl", Package: "musl", Command: []string{"gai-musl"}, MaxAddrs: 48,
+		Documented: "musl < 1.2.4: no TCP fallback, uses what a truncated UDP answer holds; MAXADDRS 48; IPv4-only results unsorted"},
+	{Name: "musl-next", Package: "musl-next", Command: []string{"gai-musl-next"}, TCPFallback: true, MaxAddrs: 48,
+		Documented: "musl >= 1.2.4: TCP after TC; MAXADDRS 48; IPv4-only results unsorted"},
+	{Name: "go", Package: "go", Command: []string{"env", "GODEBUG=netdns=go", "resolve"}, TCPFallback: true,
+		Documented: "Go net (netdns=go): EDNS 1232, TCP after TC, RFC 6724 sort with rule 9 for IPv6 only, no cache"},
+	{Name: "go-cgo", Package: "libc6", Command: []string{"env", "GODEBUG=netdns=cgo", "resolve"}, TCPFallback: true, SortsIPv4: true,
+		Documented: "Go net (netdns=cgo): glibc's getaddrinfo"},
+	{Name: "jvm", Package: "openjdk-17-jre-headless", Command: javaProbe(), TCPFallback: true, SortsIPv4: true,
+		CacheTTL: 30 * time.Second, NegativeTTL: 10 * time.Second,
+		Documented: "java.security: networkaddress.cache.ttl 30 s without a security manager, negative.ttl 10 s; lookups through getaddrinfo"},
+	{Name: "jvm-ttl0", Package: "openjdk-17-jre-headless", Command: javaProbe("-Dprobe.cache.ttl=0"), TCPFallback: true, SortsIPv4: true,
+		NegativeTTL: 10 * time.Second,
+		Documented:  "networkaddress.cache.ttl=0: no positive cache; negative.ttl stays 10 s"},
+}
+
+// ResolverByName finds a row of Resolvers.
+func ResolverByName(name string) (Resolver, bool) {
+	for _, r := range Resolvers {
+		if r.Name == name {
+			return r, true
+		}
+	}
+	return Resolver{}, false
+}
+
+// Lookup is one answer a probe printed.
+type Lookup struct {
+	Name  string   `json:"name"`
+	At    int64    `json:"at"` // Unix milliseconds at the call (the pod's clock is the node's)
+	MS    float64  `json:"ms"` // how long the call took
+	Addrs []string `json:"addrs"`
+	Error string   `json:"error"`
+}
+
+// Time is when the lookup was made.
+func (l Lookup) Time() time.Time { return time.UnixMilli(l.At) }
+
+func (l Lookup) String() string {
+	if l.Error != "" {
+		return fmt.Sprintf("%s -> error %q", l.Name, l.Error)
+	}
+	return fmt.Sprintf("%s -> %v", l.Name, l.Addrs)
+}
+
+// Streamer runs a command in a pod and hands over its output as it comes; PodExec is one.
+type Streamer interface {
+	Stream(ctx context.Context, namespace, pod string, cmd []string, stdout, stderr io.Writer) error
+}
+
+// Stream runs cmd in the pod, writing its output as it arrives (e2e-framework's ExecInPod
+// only fills buffers, so a long-lived probe could not be watched while it runs).
+func (p PodExec) Stream(ctx context.Context, namespace, pod string, cmd []string, stdout, stderr io.Writer) error {
+	config := p.Resources.GetConfig()
+	client, err := kubernetes.NewForConfig(config)
+	if err != nil {
+		return err
+	}
+	req := client.CoreV1().RESTClient().Post().Resource("pods").Namespace(namespace).Name(pod).SubResource("exec").
+		VersionedParams(&corev1.PodExecOptions{Container: p.Container, Command: cmd, Stdout: true, Stderr: true}, scheme.ParameterCodec)
+	exec, err := remotecommand.NewSPDYExecutor(config, "POST", req.URL())
+	if err != nil {
+		return err
+	}
+	return exec.StreamWithContext(ctx, remotecommand.StreamOptions{Stdout: stdout, Stderr: stderr})
+}
+
+// ProbeInput is one probe process: which resolver, from where, for which names, how long.
+type ProbeInput struct {
+	From     From // the resolvers pod (its Exec must be a Streamer)
+	Resolver Resolver
+	Names    []string
+	Interval time.Duration
+	Duration time.Duration // 0: one round
+}
+
+func (in ProbeInput) validate() error {
+	if err := in.From.validate(); err != nil {
+		return err
+	}
+	if _, ok := in.From.Exec.(Streamer); !ok {
+		return fmt.Errorf("ProbeInput.From.Exec (%T) cannot stream: use PodExec", in.From.Exec)
+	}
+	if len(in.Resolver.Command) == 0 || len(in.Names) == 0 {
+		return errors.New("ProbeInput needs a Resolver with a Command, and Names")
+	}
+	return nil
+}
+
+// Probe is a probe process running in the pod.
+type Probe struct {
+	in      ProbeInput
+	mu      sync.Mutex
+	lookups []Lookup
+	started chan struct{}
+	once    sync.Once
+	done    chan struct{}
+	err     error
+	stderr  strings.Builder
+}
+
+// StartProbe starts the probe process and collects its lookups as they are printed.
+func StartProbe(ctx context.Context, in ProbeInput) (*Probe, error) {
+	if err := in.validate(); err != nil {
+		return nil, err
+	}
+	p := &Probe{in: in, started: make(chan struct{}), done: make(chan struct{})}
+	cmd := append(append([]string{}, in.Resolver.Command...), strconv.FormatInt(in.Interval.Milliseconds(), 10), strconv.FormatInt(in.Duration.Milliseconds(), 10))
+	cmd = append(cmd, in.Names...)
+	pr, pw := io.Pipe()
+	go func() {
+		err := in.From.Exec.(Streamer).Stream(ctx, in.From.Namespace, in.From.Pod, cmd, pw, &p.stderr)
+		pw.CloseWithError(err)
+	}()
+	go func() {
+		defer close(p.done)
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			var l Lookup
+			if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
+				p.err = fmt.Errorf("%s printed %q, not a lookup: %w", in.Resolver.Name, sc.Text(), err)
+				pr.CloseWithError(p.err)
+				return
+			}
+			p.mu.Lock()
+			p.lookups = append(p.lookups, l)
+			p.mu.Unlock()
+			p.once.Do(func() { close(p.started) })
+		}
+		if err := sc.Err(); err != nil {
+			p.err = fmt.Errorf("%s (%s): %w; stderr: %s", in.Resolver.Name, strings.Join(cmd, " "), err, lastLines(p.stderr.String(), 5))
+		}
+	}()
+	return p, nil
+}
+
+// Started is closed at the probe's first lookup: from then on, a cache it keeps is filled.
+func (p *Probe) Started() <-chan struct{} { return p.started }
+
+// AwaitProbesStarted waits until every probe has made its first lookup, and stops at once
+// when one has ended without any.
+func AwaitProbesStarted(ctx context.Context, probes []*Probe, timeout time.Duration) error {
+	return poll.Until(ctx, poll.Input{What: "probes' first lookups", Timeout: timeout, Interval: 50 * time.Millisecond}, func(ctx context.Context) (bool, string, error) {
+		var waiting []string
+		for _, p := range probes {
+			select {
+			case <-p.started:
+				continue
+			default:
+			}
+			select {
+			case <-p.done: // ended without a lookup: Wait says why
+				_, err := p.Wait()
+				return false, "", poll.Stop(err)
+			default:
+				waiting = append(waiting, p.in.Resolver.Name)
+			}
+		}
+		return len(waiting) == 0, "no lookup yet from " + strings.Join(waiting, ", "), nil
+	})
+}
+
+// Wait waits for the probe to end and returns every lookup it printed.
+func (p *Probe) Wait() ([]Lookup, error) {
+	<-p.done
+	if p.err == nil && len(p.lookups) == 0 {
+		p.err = fmt.Errorf("%s printed no lookup; stderr: %s", p.in.Resolver.Name, lastLines(p.stderr.String(), 5))
+	}
+	return p.lookups, p.err
+}
+
+// RunProbe runs a probe to its end.
+func RunProbe(ctx context.Context, in ProbeInput) ([]Lookup, error) {
+	p, err := StartProbe(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	return p.Wait()
+}
+
+// DeployResolversInput is where to run the resolvers pod, with which image.
+type DeployResolversInput struct {
+	Client    kubernetes.Interface
+	Resources *resources.Resources
+	Namespace string
+	Images    map[string]string // as DeployInput.Images: the manifest's image -> the one to run
+}
+
+// DeployResolvers creates the resolvers pod (manifests/resolvers) in the namespace and
+// returns it, Ready, to probe from.
+func DeployResolvers(ctx context.Context, in DeployResolversInput) (From, error) {
+	if in.Client == nil || in.Resources == nil || in.Namespace == "" {
+		return From{}, errors.New("DeployResolversInput needs Client, Resources and Namespace")
+	}
+	err := Deploy(ctx, DeployInput{Resources: in.Resources, Namespace: in.Namespace, Manifests: manifests.Resolvers, Pattern: "resolvers/*.yaml", Images: in.Images})
+	if err != nil {
+		return From{}, err
+	}
+	pods, err := WaitPodsReady(ctx, WaitPodsInput{Client: in.Client, Namespace: in.Namespace, Selector: ResolversSelector, Count: 1, Timeout: PodTimeout})
+	if err != nil {
+		return From{}, err
+	}
+	return From{Exec: PodExec{Resources: in.Resources, Container: ResolversContainer}, Namespace: in.Namespace, Pod: pods[0].Name}, nil
+}
+
+// ResolverVersions reads the package list the image build recorded (package -> version).
+func ResolverVersions(ctx context.Context, from From) (map[string]string, error) {
+	out, stderr, err := from.Run(ctx, "cat", "/usr/local/share/resolvers/packages", "/usr/local/share/resolvers/probes")
+	if err != nil {
+		return nil, fmt.Errorf("reading the resolvers image's versions: %w (%s)", err, stderr)
+	}
+	versions := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		if pkg, version, ok := strings.Cut(line, " "); ok {
+			versions[pkg] = version
+		}
+	}
+	return versions, nil
+}
+
+// SourcePrefix is the resolvers pod's own address with its interface's prefix length, read
+// from inside the pod: what glibc's rule 9 compares destinations with (Rule9).
+func SourcePrefix(ctx context.Context, from From) (netip.Prefix, error) {
+	out, stderr, err := from.Run(ctx, "resolve", "-local")
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("resolve -local: %w (%s)", err, stderr)
+	}
+	var prefixes []string
+	if err := json.Unmarshal([]byte(out), &prefixes); err != nil {
+		return netip.Prefix{}, fmt.Errorf("resolve -local printed %q: %w", out, err)
+	}
+	for _, s := range prefixes {
+		p, err := netip.ParsePrefix(s)
+		if err == nil && p.Addr().Is4() && !p.Addr().IsLoopback() {
+			return p, nil
+		}
+	}
+	return netip.Prefix{}, fmt.Errorf("the resolvers pod has no IPv4 address but loopback: %v", prefixes)
+}
