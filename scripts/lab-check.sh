@@ -3,8 +3,9 @@
 # exact IP sets: the Service name answered exactly the 3 pods before the delete, each pod name
 # exactly its pod, and after the delete every pod had a new IP, its name exactly that IP and
 # the Service name exactly the new set) made it exit 0, and the transcript shows the learner
-# every nslookup the course asks for. DNS output is not parsed here. The transcript goes to
-# ARTIFACTS.
+# every nslookup the course asks for (with LAB_RESOLVERS=1, also dig, glibc and musl after the
+# delete, and the verdict on the Java client). DNS output is not parsed here. The transcript
+# goes to ARTIFACTS.
 set -o errexit -o nounset -o pipefail
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -35,5 +36,13 @@ for i in 0 1 2; do
 done
 check "the learner saw the pods deleted" shown 1 "kubectl delete pod hello-kubernetes-0 hello-kubernetes-1 hello-kubernetes-2"
 check "the lab's verdict: every name followed its pod" grep -q "^lab: every name followed its pod" "$log"
+if [[ ${LAB_RESOLVERS:-} == 1 ]]; then
+  resolvers_pod=$(sed -n 's/^\$ kubectl exec \([^ ]*\) -- resolve -dig .*/\1/p' "$log" | head -n 1)
+  for probe in "resolve -dig" gai-glibc gai-musl; do
+    check "the learner saw $probe look up hello-kubernetes-0 after the delete" \
+      shown 1 "kubectl exec $resolvers_pod -- $probe 0 0 hello-kubernetes-0.headless-demo"
+  done
+  check "the lab's verdict on the Java client started before the delete" grep -q "^lab: the Java client asked for hello-kubernetes-0" "$log"
+fi
 ((failures == 0)) || die "$failures lab check(s) failed (transcript: $log)" "read $log"
 echo "lab-check: $passes passed, 0 failed"

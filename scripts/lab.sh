@@ -2,13 +2,17 @@
 # The course's headless-Service lab, narrated: each step prints what it does and why, the
 # exact command a learner would type, then its real output. Pauses for Enter between steps on
 # a terminal; runs straight through when CI=true, LAB_AUTO=1 or there is no terminal.
-# Re-running reuses the cluster; `make lab-down` removes it.
+# LAB_RESOLVERS=1 adds a step: right after the replacement, the same name through dig, glibc,
+# musl 1.2.3 and a Java client that was running before the delete (make resolvers has the
+# whole matrix). Re-running reuses the cluster; `make lab-down` removes it.
 set -o errexit -o nounset -o pipefail
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$REPO_ROOT"
 PATH=$REPO_ROOT/bin:$PATH # the pinned kind and kubectl (make tools)
 
+resolvers=false
+if [[ ${LAB_RESOLVERS:-} == 1 ]]; then resolvers=true; fi
 interactive=false
 if [[ -t 0 && -t 1 && ${CI:-} != true && ${LAB_AUTO:-} != 1 ]]; then interactive=true; fi
 KUBECONFIG=$(go run ./cmd/cluster kubeconfig)
@@ -70,7 +74,9 @@ FIX="make docker && make lab   (if the cluster is broken: make lab-down && make 
 show kubectl get nodes -o wide
 
 step "Give the nodes our images: kind nodes have their own containerd and no registry here"
-show kind load docker-image --name "${KIND_CLUSTER_NAME:-kind}" "$HELLO_IMAGE" "$CLIENT_IMAGE"
+images=("$HELLO_IMAGE" "$CLIENT_IMAGE")
+if $resolvers; then images+=("$RESOLVERS_IMAGE"); fi
+show kind load docker-image --name "${KIND_CLUSTER_NAME:-kind}" "${images[@]}"
 
 step "Read the Service: clusterIP None is what makes it headless"
 show cat "$MANIFESTS/service.yaml"
@@ -107,6 +113,23 @@ echo " itself, authoritatively, instead of recursing: expected, harmless.)"
 step "Ask DNS for each pod by name: <pod>.<service> answers that pod's IP"
 for p in "${PODS[@]}"; do show kubectl exec "$client" -- nslookup "$p.headless-demo"; done
 
+if $resolvers; then
+  step "Start a Java client that looks up hello-kubernetes-0 every second, before the delete"
+  echo "Applications do not use nslookup: they ask their C library (glibc, musl), their runtime (Go,"
+  echo "the JVM). The resolvers pod carries each of them as a small probe printing one line per lookup."
+  show kubectl apply -f manifests/resolvers/resolvers.yaml
+  FIX="kubectl describe pods -l app=resolvers" show kubectl rollout status deployment/resolvers --timeout=120s
+  resolvers_pod=$(kubectl get pod -l app=resolvers -o jsonpath='{.items[0].metadata.name}')
+  jvm_dir=$(mktemp -d)
+  jvm_log=$jvm_dir/jvm.log
+  trap 'rm -rf "$snapshot" "$jvm_dir"' EXIT
+  jvm=(kubectl exec "$resolvers_pod" -- java -cp /usr/local/lib/resolvers Probe 1000 45000 hello-kubernetes-0.headless-demo)
+  printf '%s$ %s > jvm.log &%s\n' "$c_green" "${jvm[*]}" "$c_reset"
+  "${jvm[@]}" >"$jvm_log" 2>&1 &
+  jvm_pid=$!
+  wait_for "the Java client's first lookup" 60 test -s "$jvm_log"
+fi
+
 step "Delete the three pods: the StatefulSet recreates them, with new IPs"
 show kubectl delete pod "${PODS[@]}"
 wait_for "all three pods recreated and Ready" 120 all_replaced
@@ -115,6 +138,19 @@ show kubectl get pods -o wide
 verdict await >/dev/null
 step "Ask DNS for the same names: they follow the new pods"
 for p in "${PODS[@]}"; do show kubectl exec "$client" -- nslookup "$p.headless-demo"; done
+
+if $resolvers; then
+  step "The same name, right after the replacement, through the resolvers applications use"
+  probe=(kubectl exec "$resolvers_pod" --)
+  echo "BIND's dig (the reference), then getaddrinfo linked with glibc and with musl 1.2.3, each a new process:"
+  show "${probe[@]}" resolve -dig 0 0 hello-kubernetes-0.headless-demo
+  show "${probe[@]}" gai-glibc 0 0 hello-kubernetes-0.headless-demo
+  show "${probe[@]}" gai-musl 0 0 hello-kubernetes-0.headless-demo
+  echo "The Java client started before the delete, its last three lookups:"
+  show tail -n 3 "$jvm_log"
+  verdict jvm "$jvm_log" "$snapshot"
+  kill "$jvm_pid" 2>/dev/null || true
+fi
 
 step "Summary: same names, new IPs"
 verdict summary "$snapshot"

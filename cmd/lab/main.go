@@ -8,6 +8,10 @@
 //	lab summary FILE     after the delete: print each pod's old and new IP and whether its name
 //	                     followed; exit 1 unless every pod has a new IP, its name answers exactly
 //	                     that IP and the Service name exactly the new set
+//	lab jvm FILE SNAPSHOT after the delete (LAB_RESOLVERS=1): what the Java client started
+//	                     before it (FILE, its probe's output) answered for hello-kubernetes-0,
+//	                     old IP or new; exit 1 if it answered nothing, or an address that is
+//	                     neither
 package main
 
 import (
@@ -17,8 +21,10 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"text/tabwriter"
+	"time"
 
 	"github.com/headless-e2e/headless-e2e/e2e/framework"
 	"github.com/headless-e2e/headless-e2e/internal/versions"
@@ -38,8 +44,8 @@ func main() {
 }
 
 func run(ctx context.Context, args []string) error {
-	if len(args) == 0 || (args[0] != "await" && len(args) != 2) {
-		return errors.New("usage: lab await | snapshot FILE | summary FILE")
+	if len(args) == 0 || (args[0] != "await" && len(args) != 2 && !(args[0] == "jvm" && len(args) == 3)) {
+		return errors.New("usage: lab await | snapshot FILE | summary FILE | jvm FILE SNAPSHOT")
 	}
 	course, err := connect(ctx)
 	if err != nil {
@@ -64,8 +70,10 @@ func run(ctx context.Context, args []string) error {
 		return os.WriteFile(args[1], data, 0o600)
 	case "summary":
 		return summary(ctx, course, args[1])
+	case "jvm":
+		return jvm(ctx, course, args[1], args[2])
 	}
-	return fmt.Errorf("unknown verb %q: want await, snapshot or summary", args[0])
+	return fmt.Errorf("unknown verb %q: want await, snapshot, summary or jvm", args[0])
 }
 
 func connect(ctx context.Context) (framework.Course, error) {
@@ -87,15 +95,78 @@ func connect(ctx context.Context) (framework.Course, error) {
 	return c, err
 }
 
-// summary is the lab's last table and its verdict: same names, new IPs.
-func summary(ctx context.Context, c framework.Course, snapshot string) error {
+func readSnapshot(snapshot string) ([]framework.PodAddr, error) {
 	data, err := os.ReadFile(snapshot)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var before []framework.PodAddr
 	if err := json.Unmarshal(data, &before); err != nil {
-		return fmt.Errorf("%s: %w", snapshot, err)
+		return nil, fmt.Errorf("%s: %w", snapshot, err)
+	}
+	return before, nil
+}
+
+// jvm tells the learner what the Java client, started before the delete, made of the
+// replacement: its lookups of hello-kubernetes-0, old IP or new, from its own output.
+func jvm(ctx context.Context, c framework.Course, file, snapshot string) error {
+	before, err := readSnapshot(snapshot)
+	if err != nil {
+		return err
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	lookups, err := framework.ParseLookups(f)
+	if err != nil {
+		return fmt.Errorf("%s: %w", file, err)
+	}
+	if len(lookups) == 0 {
+		return fmt.Errorf("the Java client printed no lookup (%s)", file)
+	}
+	pod, _, _ := strings.Cut(lookups[0].Name, ".")
+	var old framework.PodAddr
+	for _, p := range before {
+		if p.Name == pod {
+			old = p
+		}
+	}
+	if old.Name == "" {
+		return fmt.Errorf("the Java client asked for %s, not a pod of the snapshot %s", lookups[0].Name, snapshot)
+	}
+	now, err := c.Pod(ctx, old.Name)
+	if err != nil {
+		return err
+	}
+	count := map[string]int{}
+	for _, l := range lookups {
+		switch {
+		case len(l.Addrs) == 1 && l.Addrs[0] == old.IP:
+			count["old"]++
+		case len(l.Addrs) == 1 && l.Addrs[0] == now.IP:
+			count["new"]++
+		default:
+			return fmt.Errorf("the Java client answered %s: neither %s's old IP %s nor its new %s", l, old.Name, old.IP, now.IP)
+		}
+	}
+	last := lookups[len(lookups)-1]
+	which := "the old"
+	if last.Addrs[0] == now.IP {
+		which = "the new"
+	}
+	fmt.Printf("lab: the Java client asked for %s %d times since before the delete: %d answers the old IP %s, %d the new %s; its last answer, %s ago, was %s one.\n",
+		old.Name, len(lookups), count["old"], old.IP, count["new"], now.IP, time.Since(last.Time()).Round(time.Second), which)
+	fmt.Println("lab: the JVM keeps a successful lookup for networkaddress.cache.ttl (30 s by default): a Java client keeps talking to a replaced pod's old IP for up to 30 s, where dig, glibc and musl follow at once.")
+	return nil
+}
+
+// summary is the lab's last table and its verdict: same names, new IPs.
+func summary(ctx context.Context, c framework.Course, snapshot string) error {
+	before, err := readSnapshot(snapshot)
+	if err != nil {
+		return err
 	}
 	if _, err := c.Restore(ctx, nil); err != nil {
 		return err

@@ -28,7 +28,9 @@
 //     dns.Status);
 //   - package poll (pkg/poll): the one way to wait, with a deadline and the last state seen;
 //   - this package: the Kubernetes side (deploying, pods, Services, EndpointSlices, replacing
-//     and scaling pods) and the waits that join both (AwaitDNS, AwaitPublished).
+//     and scaling pods) and the waits that join both (AwaitDNS, AwaitPublished); and what
+//     applications' own resolvers make of it (Resolvers, StartProbe, the Judge* functions and
+//     the Matrix): glibc, musl, Go and the JVM, probed from the resolvers image.
 //
 // Helpers take an Input struct, check it up front, and return errors that name the cause,
 // so they serve tests, the bench and command-line tools alike; only the feature builder

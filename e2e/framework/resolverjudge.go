@@ -15,9 +15,9 @@ import (
 // the lookups, so each verdict is unit-tested on broken input.
 
 // JudgeExact: each name answered exactly its addresses (in any order), with no error, at
-// every lookup.
-func JudgeExact(lookups []Lookup, want map[string][]string) error {
-	seen := map[string]bool{}
+// every lookup. The figure counts the names that did.
+func JudgeExact(lookups []Lookup, want map[string][]string) (string, error) {
+	seen, wrong := map[string]bool{}, map[string]bool{}
 	var errs []error
 	for _, l := range lookups {
 		w, ok := want[l.Name]
@@ -27,15 +27,19 @@ func JudgeExact(lookups []Lookup, want map[string][]string) error {
 		}
 		seen[l.Name] = true
 		if l.Error != "" || !sameSet(l.Addrs, w) {
+			wrong[l.Name] = true
 			errs = append(errs, fmt.Errorf("%s, want exactly %v", l, sorted(w)))
 		}
 	}
+	exact := 0
 	for name := range want {
 		if !seen[name] {
 			errs = append(errs, fmt.Errorf("%s was never answered", name))
+		} else if !wrong[name] {
+			exact++
 		}
 	}
-	return errors.Join(errs...)
+	return fmt.Sprintf("%d/%d names exact", exact, len(want)), errors.Join(errs...)
 }
 
 // ExpectedCount is how many of n addresses r returns when a UDP answer without EDNS holds
@@ -103,6 +107,9 @@ func Rule9(source netip.Prefix) func(addr string) int {
 //
 // The figure counts how often each address (in sorted order) came first.
 func JudgeOrdering(r Resolver, lookups []Lookup, want []string, rank func(string) int) (string, error) {
+	if len(want) < 2 {
+		return "", fmt.Errorf("%s: the Service answers %d address(es): an order needs at least 2", r.Name, len(want))
+	}
 	firsts := map[string]int{}
 	orders := map[string]bool{}
 	top := 0
@@ -144,7 +151,7 @@ func JudgeOrdering(r Resolver, lookups []Lookup, want []string, rank func(string
 			return figure, fmt.Errorf("%s returned %d different orders inside its %s cache TTL, want one: the cache did not hold", r.Name, len(orders), r.CacheTTL)
 		}
 		return figure + ", one order (cached)", nil
-	case candidates == 1:
+	case r.SortsIPv4 && candidates == 1:
 		return figure + ", same-subnet pod always first", nil
 	case len(firsts) < 2:
 		return figure, fmt.Errorf("%s put the same address first in all %d lookups, want the server's shuffle to show among the %d that may come first (%s)", r.Name, len(lookups), candidates, r.Documented)
@@ -221,6 +228,7 @@ func JudgeReplacement(r Resolver, lookups []Lookup, replaced []Replaced, bound t
 		cacheEnds := mine[0].Time().Add(r.CacheTTL + slack)
 		deadline := rp.ReadyAt.Add(bound)
 		var failedSince time.Time
+		var broken brokenLookups
 		for _, l := range mine {
 			t := l.Time()
 			failed := l.Error != "" || len(l.Addrs) == 0
@@ -232,14 +240,18 @@ func JudgeReplacement(r Resolver, lookups []Lookup, replaced []Replaced, bound t
 			if t.Before(deadline) {
 				continue
 			}
+			after := roundSeconds(t.Sub(rp.ReadyAt))
 			switch {
 			case failed && (r.NegativeTTL == 0 || t.After(failedSince.Add(r.NegativeTTL+slack))):
-				errs = append(errs, fmt.Errorf("%s: %s at Ready+%s, past DNS's own %s%s", r.Name, l, roundSeconds(t.Sub(rp.ReadyAt)), roundSeconds(bound), negative(r)))
+				broken.add(t, fmt.Errorf("%s: %s at Ready+%s, past DNS's own %s%s", r.Name, l, after, roundSeconds(bound), negative(r)))
 			case contains(l.Addrs, rp.OldIP) && (r.CacheTTL == 0 || t.After(cacheEnds)):
-				errs = append(errs, fmt.Errorf("%s: %s (old %s) at Ready+%s, past DNS's own %s%s", r.Name, l, rp.OldIP, roundSeconds(t.Sub(rp.ReadyAt)), roundSeconds(bound), positive(r, mine[0])))
+				broken.add(t, fmt.Errorf("%s: %s (old %s) at Ready+%s, past DNS's own %s%s", r.Name, l, rp.OldIP, after, roundSeconds(bound), positive(r, mine[0])))
 			case !failed && !sameSet(l.Addrs, []string{rp.NewIP}) && !contains(l.Addrs, rp.OldIP):
-				errs = append(errs, fmt.Errorf("%s: %s, want %s (new) or, inside a cache, %s (old)", r.Name, l, rp.NewIP, rp.OldIP))
+				broken.add(t, fmt.Errorf("%s: %s at Ready+%s, want %s (new) or, inside a cache, %s (old)", r.Name, l, after, rp.NewIP, rp.OldIP))
 			}
+		}
+		if err := broken.err(rp.ReadyAt); err != nil {
+			errs = append(errs, err)
 		}
 		if last := mine[len(mine)-1]; !sameSet(last.Addrs, []string{rp.NewIP}) {
 			errs = append(errs, fmt.Errorf("%s: at its last lookup, Ready+%s, %s, want exactly the new %s", r.Name, roundSeconds(last.Time().Sub(rp.ReadyAt)), last, rp.NewIP))
@@ -249,6 +261,30 @@ func JudgeReplacement(r Resolver, lookups []Lookup, replaced []Replaced, bound t
 		errs = append(errs, fmt.Errorf("%s never returned an old address after the new pods were Ready: its %s cache did not show", r.Name, r.CacheTTL))
 	}
 	return tl.String(), errors.Join(errs...)
+}
+
+// brokenLookups keeps the first lookup that broke a promise, and how many more did, so a
+// long-lived probe's report stays a line, not one per lookup.
+type brokenLookups struct {
+	first error
+	more  int
+	last  time.Time
+}
+
+func (b *brokenLookups) add(at time.Time, err error) {
+	if b.first == nil {
+		b.first = err
+	} else {
+		b.more++
+	}
+	b.last = at
+}
+
+func (b *brokenLookups) err(ready time.Time) error {
+	if b.first == nil || b.more == 0 {
+		return b.first
+	}
+	return fmt.Errorf("%w (and %d more such lookups, the last at Ready+%s)", b.first, b.more, roundSeconds(b.last.Sub(ready)))
 }
 
 func negative(r Resolver) string {

@@ -31,12 +31,17 @@ func wantErr(t *testing.T, err error, fragments ...string) {
 func TestJudgeExact(t *testing.T) {
 	want := map[string][]string{"headless-demo": {"10.0.0.1", "10.0.0.2"}, "hello-0.headless-demo": {"10.0.0.1"}}
 	good := []Lookup{{Name: "headless-demo", Addrs: []string{"10.0.0.2", "10.0.0.1"}}, {Name: "hello-0.headless-demo", Addrs: []string{"10.0.0.1"}}}
-	if err := JudgeExact(good, want); err != nil {
-		t.Fatal(err)
+	if figure, err := JudgeExact(good, want); err != nil || figure != "2/2 names exact" {
+		t.Fatalf("figure %q, err %v", figure, err)
 	}
 	// A ClusterIP in place of the pod IPs, and a name never answered.
-	wantErr(t, JudgeExact([]Lookup{{Name: "headless-demo", Addrs: []string{"10.96.0.7"}}}, want), "[10.96.0.7], want exactly [10.0.0.1 10.0.0.2]", "hello-0.headless-demo was never answered")
-	wantErr(t, JudgeExact([]Lookup{{Name: "headless-demo", Error: "Name or service not known"}, good[1]}, want), `error "Name or service not known"`)
+	figure, err := JudgeExact([]Lookup{{Name: "headless-demo", Addrs: []string{"10.96.0.7"}}}, want)
+	wantErr(t, err, "[10.96.0.7], want exactly [10.0.0.1 10.0.0.2]", "hello-0.headless-demo was never answered")
+	if figure != "0/2 names exact" {
+		t.Errorf("figure %q, want 0/2 names exact", figure)
+	}
+	_, err = JudgeExact([]Lookup{{Name: "headless-demo", Error: "Name or service not known"}, good[1]}, want)
+	wantErr(t, err, `error "Name or service not known"`)
 }
 
 func TestJudgeCount(t *testing.T) {
@@ -89,7 +94,10 @@ func TestJudgeOrdering(t *testing.T) {
 	if _, err := JudgeOrdering(dig, lookups(a, c, b), want, rank); err != nil {
 		t.Fatal(err)
 	}
-	_, err := JudgeOrdering(dig, lookups(a, a, a), want, rank)
+	// Scaled to one pod: nothing to order, whatever the resolver.
+	_, err := JudgeOrdering(dig, lookups([]string{"10.244.1.2"}), []string{"10.244.1.2"}, rank)
+	wantErr(t, err, "answers 1 address(es): an order needs at least 2")
+	_, err = JudgeOrdering(dig, lookups(a, a, a), want, rank)
 	wantErr(t, err, "dig put the same address first in all 3 lookups")
 	if _, err := JudgeOrdering(glibc, lookups(a, b, a), want, rank); err != nil {
 		t.Fatal(err)
@@ -151,7 +159,7 @@ func TestJudgeReplacement(t *testing.T) {
 		return fresh
 	})
 	_, err := JudgeReplacement(glibc, stale, rp, bound)
-	wantErr(t, err, "glibc: hello-0.headless-demo -> [10.244.1.2] (old 10.244.1.2) at Ready+", "(no cache)")
+	wantErr(t, err, "glibc: hello-0.headless-demo -> [10.244.1.2] (old 10.244.1.2) at Ready+1.0s", "(no cache) (and 17 more such lookups, the last at Ready+9.5s)")
 	// The JVM's cache: old until 30 s after its first lookup is allowed, and required.
 	cached := timeline(func(at time.Duration) Lookup {
 		if at < 30*time.Second {

@@ -62,15 +62,14 @@ func javaProbe(props ...string) []string {
 	return append(cmd, "-cp", "/usr/local/lib/resolvers", "Probe")
 }
 
-// glibcSorts: getaddrinfo sorts by RFC 3484 (sysdeps/posix/getaddrinfo.c, rfc3484_sort); for
-// IPv4, rule 9 (longest matching prefix) counts only inside the source's subnet.
-const glibcSorts = "glibc sysdeps/posix/getaddrinfo.c: TCP after TC (res_send), RFC 3484 sort, no cache without nscd"
-
 // Resolvers are the rows of the matrix, BIND's dig first as the reference.
 var Resolvers = []Resolver{
 	{Name: "dig", Package: "bind9-dnsutils", Command: []string{"resolve", "-dig"}, TCPFallback: true,
-		Documented: "dig(1): EDNS 1232, TCP after TC (+tcflag/+ignore off), prints the answer's order; one process per lookup, no cache"},
-	{Name: "glibc", Package: "libc6", Command: []string{"gai-glibc"}, TCPFallback: true, SortsIPv4: true, Documented: glibcSorts},
+		Documented: "dig(1): EDNS 1232 bytes, retries over TCP on TC unless +ignore, prints the answer's order; a new process per lookup, no cache"},
+	// getaddrinfo sorts by RFC 3484 (sysdeps/posix/getaddrinfo.c, rfc3484_sort); for IPv4,
+	// rule 9 (longest matching prefix) counts only inside the source's subnet: Rule9.
+	{Name: "glibc", Package: "libc6", Command: []string{"gai-glibc"}, TCPFallback: true, SortsIPv4: true,
+		Documented: "glibc getaddrinfo: retries over TCP on TC, RFC 3484 sort (rule 9 inside the source's subnet), no cache without nscd"},
 	{Name: "musl", Package: "musl", Command: []string{"gai-musl"}, MaxAddrs: 48,
 		Documented: "musl < 1.2.4: no TCP fallback, uses what a truncated UDP answer holds; MAXADDRS 48; IPv4-only results unsorted"},
 	{Name: "musl-next", Package: "musl-next", Command: []string{"gai-musl-next"}, TCPFallback: true, MaxAddrs: 48,
@@ -104,6 +103,32 @@ type Lookup struct {
 	MS    float64  `json:"ms"` // how long the call took
 	Addrs []string `json:"addrs"`
 	Error string   `json:"error"`
+}
+
+// ParseLookup reads one line a probe printed.
+func ParseLookup(line []byte) (Lookup, error) {
+	var l Lookup
+	if err := json.Unmarshal(line, &l); err != nil {
+		return l, fmt.Errorf("printed %q, not a lookup: %w", line, err)
+	}
+	if l.Name == "" || l.At == 0 {
+		return l, fmt.Errorf("printed %q, a lookup without its name or time", line)
+	}
+	return l, nil
+}
+
+// ParseLookups reads every line a probe printed (a probe's output saved to a file).
+func ParseLookups(r io.Reader) ([]Lookup, error) {
+	var lookups []Lookup
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		l, err := ParseLookup(sc.Bytes())
+		if err != nil {
+			return lookups, err
+		}
+		lookups = append(lookups, l)
+	}
+	return lookups, sc.Err()
 }
 
 // Time is when the lookup was made.
@@ -189,9 +214,9 @@ func StartProbe(ctx context.Context, in ProbeInput) (*Probe, error) {
 		defer close(p.done)
 		sc := bufio.NewScanner(pr)
 		for sc.Scan() {
-			var l Lookup
-			if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
-				p.err = fmt.Errorf("%s printed %q, not a lookup: %w", in.Resolver.Name, sc.Text(), err)
+			l, err := ParseLookup(sc.Bytes())
+			if err != nil {
+				p.err = fmt.Errorf("%s: %w", in.Resolver.Name, err)
 				pr.CloseWithError(p.err)
 				return
 			}
