@@ -126,48 +126,35 @@ func TestJudgeReplacement(t *testing.T) {
 	t0 := time.UnixMilli(1_800_000_000_000)
 	ready := t0.Add(3 * time.Second)
 	rp := []Replaced{{Name: "hello-0.headless-demo", OldIP: "10.244.1.2", NewIP: "10.244.1.9", ReadyAt: ready}}
-	// timeline: one lookup every 500 ms from t0 to t0+40s; answer(at) says what was returned.
-	timeline := func(answer func(at time.Duration) Lookup) []Lookup {
+	// timeline: one lookup every 500 ms from t0 to t0+40s, answering the old IP until oldUntil,
+	// nothing until goneUntil, the new IP after.
+	timeline := func(oldUntil, goneUntil time.Duration) []Lookup {
 		var ls []Lookup
 		for at := time.Duration(0); at <= 40*time.Second; at += 500 * time.Millisecond {
-			l := answer(at)
-			l.Name, l.At = rp[0].Name, t0.Add(at).UnixMilli()
+			l := Lookup{Name: rp[0].Name, At: t0.Add(at).UnixMilli()}
+			switch {
+			case at < oldUntil:
+				l.Addrs = []string{"10.244.1.2"}
+			case at < goneUntil:
+				l.Error = "Name or service not known"
+			default:
+				l.Addrs = []string{"10.244.1.9"}
+			}
 			ls = append(ls, l)
 		}
 		return ls
 	}
-	old, gone, fresh := Lookup{Addrs: []string{"10.244.1.2"}}, Lookup{Error: "Name or service not known"}, Lookup{Addrs: []string{"10.244.1.9"}}
-	followsDNS := timeline(func(at time.Duration) Lookup {
-		switch {
-		case at < time.Second:
-			return old
-		case at < 3200*time.Millisecond:
-			return gone
-		}
-		return fresh
-	})
+	followsDNS := timeline(time.Second, 3200*time.Millisecond)
 	bound := ConvergedAfterReady(followsDNS, rp) + time.Second
 	glibc, jvm, ttl0 := resolver(t, "glibc"), resolver(t, "jvm"), resolver(t, "jvm-ttl0")
 	if _, err := JudgeReplacement(glibc, followsDNS, rp, bound); err != nil {
 		t.Fatal(err)
 	}
 	// A cache where none is documented: the old IP 10 s after Ready.
-	stale := timeline(func(at time.Duration) Lookup {
-		if at < 13*time.Second {
-			return old
-		}
-		return fresh
-	})
-	_, err := JudgeReplacement(glibc, stale, rp, bound)
+	_, err := JudgeReplacement(glibc, timeline(13*time.Second, 0), rp, bound)
 	wantErr(t, err, "glibc: hello-0.headless-demo -> [10.244.1.2] (old 10.244.1.2) at Ready+1.0s", "(no cache) (and 17 more such lookups, the last at Ready+9.5s)")
 	// The JVM's cache: old until 30 s after its first lookup is allowed, and required.
-	cached := timeline(func(at time.Duration) Lookup {
-		if at < 30*time.Second {
-			return old
-		}
-		return fresh
-	})
-	figure, err := JudgeReplacement(jvm, cached, rp, bound)
+	figure, err := JudgeReplacement(jvm, timeline(30*time.Second, 0), rp, bound)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,33 +163,15 @@ func TestJudgeReplacement(t *testing.T) {
 	}
 	_, err = JudgeReplacement(jvm, followsDNS, rp, bound)
 	wantErr(t, err, "jvm never returned an old address after the new pods were Ready")
-	_, err = JudgeReplacement(jvm, timeline(func(at time.Duration) Lookup {
-		if at < 35*time.Second {
-			return old
-		}
-		return fresh
-	}), rp, bound)
+	_, err = JudgeReplacement(jvm, timeline(35*time.Second, 0), rp, bound)
 	wantErr(t, err, "its 30s cache from the first lookup")
 	// The negative cache: no address for up to 10 s from the failure that filled it.
-	dark := timeline(func(at time.Duration) Lookup {
-		switch {
-		case at < time.Second:
-			return old
-		case at < 11*time.Second:
-			return gone
-		}
-		return fresh
-	})
+	dark := timeline(time.Second, 11*time.Second)
 	if _, err := JudgeReplacement(ttl0, dark, rp, bound); err != nil {
 		t.Fatal(err)
 	}
 	_, err = JudgeReplacement(glibc, dark, rp, bound)
 	wantErr(t, err, "(no negative cache)")
-	_, err = JudgeReplacement(ttl0, timeline(func(at time.Duration) Lookup {
-		if at < time.Second {
-			return old
-		}
-		return gone
-	}), rp, bound)
+	_, err = JudgeReplacement(ttl0, timeline(time.Second, time.Hour), rp, bound)
 	wantErr(t, err, "10s negative cache", "at its last lookup")
 }

@@ -59,23 +59,36 @@ func (p *Plan) imageStages() error {
 	}
 
 	p.ClientImage = &Stage{Name: "client-image", Pool: CPU, Inputs: []string{p.V.ClientImage, clientUser}, Deps: []*Stage{p.RootfsClient, p.DNSProbe}}
-	p.ClientImage.Run = func(ctx context.Context, dir string, log io.Writer) error {
-		rootfs, err := TarLayer(filepath.Join(p.dirOf(p.RootfsClient), "rootfs.tar"))
-		if err != nil {
-			return err
-		}
-		probe, err := FilesLayer([]LayerFile{{Path: "/usr/local/bin/dnsprobe", Mode: 0o755, Src: filepath.Join(p.dirOf(p.DNSProbe), "dnsprobe")}})
-		if err != nil {
-			return err
-		}
-		img, err := Image(v1.Config{Cmd: []string{"sleep", "infinity"}, User: clientUser, Env: []string{defaultPath},
-			Labels: map[string]string{InputsLabel: p.ClientImage.Key()}}, rootfs, probe)
-		if err != nil {
-			return err
-		}
-		return writeArchiveFile(filepath.Join(dir, "image.tar"), map[string]v1.Image{p.V.ClientImage: img})
-	}
+	p.ClientImage.Run = p.debianImage(p.ClientImage, p.V.ClientImage, clientUser, p.RootfsClient, func() ([]LayerFile, error) {
+		return []LayerFile{{Path: "/usr/local/bin/dnsprobe", Mode: 0o755, Src: filepath.Join(p.dirOf(p.DNSProbe), "dnsprobe")}}, nil
+	})
 	return p.nodeStage()
+}
+
+// debianImage makes the Run of an image that is a Debian root (rootfs's rootfs.tar) with our
+// files as a layer on top, run as user: the pods the suite execs its probes in (the client,
+// the resolvers), which sleep until then.
+func (p *Plan) debianImage(s *Stage, tag, user string, rootfs *Stage, files func() ([]LayerFile, error)) func(context.Context, string, io.Writer) error {
+	return func(ctx context.Context, dir string, log io.Writer) error {
+		base, err := TarLayer(filepath.Join(p.dirOf(rootfs), "rootfs.tar"))
+		if err != nil {
+			return err
+		}
+		fs, err := files()
+		if err != nil {
+			return err
+		}
+		layer, err := FilesLayer(fs)
+		if err != nil {
+			return err
+		}
+		img, err := Image(v1.Config{Cmd: []string{"sleep", "infinity"}, User: user, Env: []string{defaultPath},
+			Labels: map[string]string{InputsLabel: s.Key()}}, base, layer)
+		if err != nil {
+			return err
+		}
+		return writeArchiveFile(filepath.Join(dir, "image.tar"), map[string]v1.Image{tag: img})
+	}
 }
 
 // checkKubeadmImages stops the build when versions.env and the kubeadm just built disagree on

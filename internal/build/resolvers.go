@@ -8,8 +8,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-
-	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
 // The resolvers image holds the same lookup through each resolver applications use (issue
@@ -63,37 +61,24 @@ func (p *Plan) resolverStages() error {
 
 	p.ResolversImage = &Stage{Name: "resolvers-image", Pool: CPU, Inputs: []string{p.V.ResolversImage, resolversUser},
 		Deps: []*Stage{p.RootfsResolvers, p.ResolverProbes, p.MuslNextProbe}}
-	p.ResolversImage.Run = func(ctx context.Context, dir string, log io.Writer) error {
-		rootfs, err := TarLayer(filepath.Join(p.dirOf(p.RootfsResolvers), "rootfs.tar"))
-		if err != nil {
-			return err
-		}
+	p.ResolversImage.Run = p.debianImage(p.ResolversImage, p.V.ResolversImage, resolversUser, p.RootfsResolvers, func() ([]LayerFile, error) {
 		probes, next := p.dirOf(p.ResolverProbes), p.dirOf(p.MuslNextProbe)
 		packages, err := concatFiles(filepath.Join(probes, "packages"), filepath.Join(next, "packages"))
 		if err != nil {
-			return err
+			return nil, err
 		}
 		bin := func(name, src string) LayerFile {
 			return LayerFile{Path: "/usr/local/bin/" + name, Mode: 0o755, Src: src}
 		}
-		layer, err := FilesLayer([]LayerFile{
+		return []LayerFile{
 			bin("gai-glibc", filepath.Join(probes, "gai-glibc")),
 			bin("gai-musl", filepath.Join(probes, "gai-musl")),
 			bin("gai-musl-next", filepath.Join(next, "gai-musl")),
 			bin("resolve", filepath.Join(probes, "resolve")),
 			{Path: "/usr/local/lib/resolvers/Probe.class", Mode: 0o644, Src: filepath.Join(probes, "Probe.class")},
 			{Path: "/usr/local/share/resolvers/probes", Mode: 0o644, Data: packages},
-		})
-		if err != nil {
-			return err
-		}
-		img, err := Image(v1.Config{Cmd: []string{"sleep", "infinity"}, User: resolversUser, Env: []string{defaultPath},
-			Labels: map[string]string{InputsLabel: p.ResolversImage.Key()}}, rootfs, layer)
-		if err != nil {
-			return err
-		}
-		return writeArchiveFile(filepath.Join(dir, "image.tar"), map[string]v1.Image{p.V.ResolversImage: img})
-	}
+		}, nil
+	})
 	return nil
 }
 
