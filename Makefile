@@ -1,7 +1,12 @@
 # headless-e2e: the Kubernetes headless-Service lab, and its end-to-end suite, on kind.
 # Every target prepares what it needs; `make help` lists them.
 
+# versions.env names the images; one set in the environment still wins (HELLO_IMAGE=...
+# make e2e), as it does for `go test`: an included assignment would otherwise override it.
+IMAGE_KNOBS     := HELLO_IMAGE CLIENT_IMAGE RESOLVERS_IMAGE
+image_overrides := $(foreach v,$(IMAGE_KNOBS),$(if $(filter environment,$(origin $(v))),$(v):=$($(v))))
 include versions.env
+$(foreach o,$(image_overrides),$(eval $(o)))
 
 SHELL := /usr/bin/env bash
 .SHELLFLAGS := -o errexit -o nounset -o pipefail -c
