@@ -21,6 +21,7 @@ import (
 	"sigs.k8s.io/kind/pkg/log"
 
 	"github.com/headless-e2e/headless-e2e/internal/versions"
+	"github.com/headless-e2e/headless-e2e/pkg/poll"
 )
 
 // The cluster's address ranges, set explicitly (they are kind's defaults) because the egress
@@ -248,8 +249,25 @@ func checkNameFree(name string) error {
 func Down(ctx context.Context, opts ...Option) error {
 	o := newOptions(opts)
 	p := kindcluster.NewProvider(kindcluster.ProviderWithDocker(), kindcluster.ProviderWithLogger(o.logger))
-	if err := p.Delete(o.name, o.kubeconfig); err != nil {
-		return fmt.Errorf("deleting kind cluster %q: %w", o.name, err)
+	// A run stopped by a second Ctrl-C in its teardown leaves dockerd removing its nodes, and
+	// `docker rm` of a node being removed fails: while docker still lists nodes, ask again.
+	err := poll.Until(ctx, poll.Input{What: fmt.Sprintf("deleting kind cluster %q", o.name), Timeout: time.Minute, Interval: time.Second},
+		func(context.Context) (bool, string, error) {
+			err := p.Delete(o.name, o.kubeconfig)
+			if err == nil {
+				return true, "", nil
+			}
+			nodes, listErr := p.ListNodes(o.name)
+			switch {
+			case listErr != nil:
+				return false, "", poll.Stop(err)
+			case len(nodes) == 0:
+				return true, "", nil
+			}
+			return false, fmt.Sprintf("%d node(s) left: %v", len(nodes), err), nil
+		})
+	if err != nil {
+		return err
 	}
 	_ = os.Remove(o.kubeconfig)
 	if o.egressGuard != "" {
