@@ -78,15 +78,20 @@ func probeAll(ctx context.Context, t *testing.T, scenario string, in fw.ProbeInp
 		return nil
 	})
 	for i, r := range fw.Resolvers {
-		res := results[i]
-		matrix.Record(scenario, r, res.figure, res.err)
-		t.Run(r.Name, func(t *testing.T) {
-			if res.err != nil {
-				t.Error(res.err)
-			}
-			t.Logf("%s / %s: %s", r.Name, scenario, res.figure)
-		})
+		cell(t, scenario, r, results[i].figure, results[i].err)
 	}
+}
+
+// cell records one resolver's verdict in a scenario: a matrix cell and a subtest (a JUnit case).
+func cell(t *testing.T, scenario string, r fw.Resolver, figure string, err error) {
+	t.Helper()
+	matrix.Record(scenario, r, figure, err)
+	t.Run(r.Name, func(t *testing.T) {
+		if err != nil {
+			t.Error(err)
+		}
+		t.Logf("%s / %s: %s", r.Name, scenario, figure)
+	})
 }
 
 func TestResolvers(t *testing.T) {
@@ -188,13 +193,7 @@ func TestResolversReplacement(t *testing.T) {
 			t.Logf("dig answered only the new IPs from Ready+%.1fs: the others are held to Ready+%.1fs", (bound - time.Second).Seconds(), bound.Seconds())
 			for i, r := range fw.Resolvers {
 				figure, err := fw.JudgeReplacement(r, all[i], replaced, bound)
-				matrix.Record(scenarioReplacement, r, figure, err)
-				t.Run(r.Name, func(t *testing.T) {
-					if err != nil {
-						t.Error(err)
-					}
-					t.Logf("%s / %s: %s", r.Name, scenarioReplacement, figure)
-				})
+				cell(t, scenarioReplacement, r, figure, err)
 			}
 			return ctx
 		}).

@@ -174,7 +174,6 @@ type Replaced struct {
 type Timeline struct {
 	OldAfterReady  time.Duration // the last old address returned, after the new pod was Ready (0: none)
 	FailAfterReady time.Duration // the last failed or empty lookup after Ready (0: none)
-	Lookups        int
 }
 
 func (tl Timeline) String() string {
@@ -183,9 +182,9 @@ func (tl Timeline) String() string {
 
 func roundSeconds(d time.Duration) string { return fmt.Sprintf("%.1fs", d.Seconds()) }
 
-// Follow measures how r's lookups followed the replaced names.
-func Follow(lookups []Lookup, replaced []Replaced) Timeline {
-	tl := Timeline{Lookups: len(lookups)}
+// follow measures how a resolver's lookups followed the replaced names.
+func follow(lookups []Lookup, replaced []Replaced) Timeline {
+	var tl Timeline
 	for _, rp := range replaced {
 		for _, l := range lookups {
 			if l.Name != rp.Name {
@@ -212,7 +211,7 @@ func Follow(lookups []Lookup, replaced []Replaced) Timeline {
 //   - a resolver with a cache must show it: the old address returned after Ready.
 func JudgeReplacement(r Resolver, lookups []Lookup, replaced []Replaced, bound time.Duration) (string, error) {
 	const slack = time.Second // the probes' interval and the lookups' own time, generously
-	tl := Follow(lookups, replaced)
+	tl := follow(lookups, replaced)
 	var errs []error
 	for _, rp := range replaced {
 		var mine []Lookup

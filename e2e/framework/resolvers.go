@@ -86,16 +86,6 @@ var Resolvers = []Resolver{
 		Documented:  "networkaddress.cache.ttl=0: no positive cache; negative.ttl stays 10 s"},
 }
 
-// ResolverByName finds a row of Resolvers.
-func ResolverByName(name string) (Resolver, bool) {
-	for _, r := range Resolvers {
-		if r.Name == name {
-			return r, true
-		}
-	}
-	return Resolver{}, false
-}
-
 // Lookup is one answer a probe printed.
 type Lookup struct {
 	Name  string   `json:"name"`
