@@ -88,7 +88,7 @@ docker: ## Make sure a Docker engine answers (installs and starts one if needed)
 	scripts/docker-up.sh
 
 .PHONY: host-deps
-host-deps: ## Debian packages the offline image build needs (debootstrap, libseccomp-dev)
+host-deps: ## Debian packages the offline image build and the checks need (debootstrap, libseccomp-dev, iptables, ping)
 	scripts/host-deps.sh
 
 .PHONY: node-image
@@ -139,6 +139,10 @@ soak: prepare ## Run the suite N times (default 20) on a reused cluster; SCRATCH
 .PHONY: bad-input-check
 bad-input-check: prepare ## Provoke each kind of bad input (no docker, no permission, taken name, broken manifest, missing image, crash loop...) and check its message
 	scripts/bad-input-check.sh
+
+.PHONY: egress-check
+egress-check: host-deps ## The egress guard in network namespaces of its own: both families dropped, down leaves what it found, a removed or bypassed rule fails check (needs root; sends nothing off the machine)
+	scripts/egress-guard-check.sh
 
 .PHONY: interrupt-check
 interrupt-check: prepare ## Ctrl-C during cluster creation, image load and a feature: teardown within 30 s, nothing left; a second Ctrl-C exits at once

@@ -2,7 +2,8 @@
 # Provokes each kind of bad input a user can give this project and checks that what it prints
 # names the cause and the fix: no docker, no daemon, no permission on the socket, a cluster
 # name already taken, KUBECONFIG pointing at nothing, a manifest that does not parse, an image
-# that is not there, a pod in CrashLoopBackOff. Prints each case with its exact message.
+# that is not there, a pod in CrashLoopBackOff, a host that routes IPv6 but has no ip6tables.
+# Prints each case with its exact message.
 #
 # Never touches the cluster named "kind": case 4 uses a lone container named like a node of
 # cluster "badinput", cases 7 and 8 create (and delete) their own cluster "badinput-pods".
@@ -15,6 +16,7 @@ export OFFLINE=${OFFLINE:-1} # nothing here may contact a registry, unless OFFLI
 
 readonly TAKEN=badinput             # case 4: a name whose control-plane container is taken
 readonly PODS_CLUSTER=badinput-pods # cases 7, 8: the e2e feature's own cluster
+readonly NOIP6_CLUSTER=badinput-noip6 # case 9: must never be created
 work=$(mktemp -d)
 chmod 755 "$work" # user nobody runs from here
 
@@ -146,6 +148,26 @@ expect pass "$work/78.log" '^ {4}badinput_test.go|^ {8}|^--- (PASS|FAIL)|^    --
   "pod crash-loop is stuck in CrashLoopBackOff" "events of pod crash-loop:" "boom: config missing" \
   "~pod missing-image is stuck in (ErrImagePull|ImagePullBackOff)" "events of pod missing-image:" "headless-e2e/does-not-exist:0.0.0" \
   "--- PASS: TestBadInputPodsFailTheWaitWithTheirCause" "cluster \"$PODS_CLUSTER\" deleted"
+
+# 9. This host routes IPv6 off the machine, but ip6tables is missing (a PATH with every command
+#    but ip6tables*): make cluster must refuse before any cluster exists, naming the fix.
+if [[ -z $(ip -6 route show default) ]]; then
+  printf '\n%s--- 9. (not applicable: this host has no IPv6 default route, so there is no IPv6 to guard; make egress-check case 8 shows it in a namespace)%s\n' "$c_bold" "$c_reset"
+else
+  mkdir -p "$work/noip6"
+  IFS=: read -ra dirs <<<"$PATH"
+  for dir in "${dirs[@]}"; do
+    for tool in "$dir"/*; do
+      [[ -x $tool && ! -e $work/noip6/${tool##*/} && ${tool##*/} != ip6tables* ]] && ln -s "$tool" "$work/noip6/"
+    done
+  done
+  provoke "9. IPv6 routed, no ip6tables (PATH without it): go run ./cmd/cluster up (cluster $NOIP6_CLUSTER)" "$work/9.log" \
+    env PATH="$work/noip6" KIND_CLUSTER_NAME=$NOIP6_CLUSTER EGRESS_GUARD=1 go run ./cmd/cluster up
+  echo "containers of $NOIP6_CLUSTER: $(docker ps --all --quiet --filter "name=^$NOIP6_CLUSTER-" | wc -l)" >>"$work/9.log"
+  expect fail "$work/9.log" '^(error|  fix):|^containers' \
+    "egress guard (no cluster was created)" "IPv6 is routed off this machine" "but ip6tables is not installed" \
+    "fix: apt-get install -y iptables" "containers of $NOIP6_CLUSTER: 0"
+fi
 
 echo
 echo "bad-input: $passed passed, $failed failed"

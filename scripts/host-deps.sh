@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the image build and the linters need, when missing:
 # debootstrap (root filesystems), libseccomp-dev + pkg-config (runc with seccomp),
-# ShellCheck and Ruby (make lint). Needs root and apt-get; elsewhere it says what to install.
+# ShellCheck and Ruby (make lint), iptables (ip6tables, both backends) and ping (make egress-check). Needs root and apt-get; elsewhere it says what to install.
 set -o errexit -o nounset -o pipefail
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -14,6 +14,8 @@ declare -A wanted=(
   [pkg-config]=pkg-config
   [shellcheck]=shellcheck
   [ruby]=ruby
+  [ip6tables-legacy]=iptables
+  [ping]=iputils-ping
 )
 missing=()
 for probe in "${!wanted[@]}"; do

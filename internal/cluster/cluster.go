@@ -147,8 +147,8 @@ func Up(ctx context.Context, opts ...Option) (*Cluster, error) {
 			return nil, fmt.Errorf("creating kind cluster %q: interrupted before it started (%w)", o.name, err)
 		}
 		if o.egressGuard != "" {
-			if err := run(ctx, o.out, o.egressGuard, "up", PodSubnet, ServiceSubnet); err != nil {
-				return nil, fmt.Errorf("egress guard: %w", err)
+			if err := guard(ctx, o.out, o.egressGuard, "up", PodSubnet, ServiceSubnet); err != nil {
+				return nil, fmt.Errorf("egress guard (no cluster was created): %w", err)
 			}
 		}
 		created := make(chan error, 1)
@@ -276,7 +276,7 @@ func Down(ctx context.Context, opts ...Option) error {
 			return err
 		}
 		if len(left) == 0 {
-			return run(ctx, o.out, o.egressGuard, "down")
+			return guard(ctx, o.out, o.egressGuard, "down")
 		}
 		fmt.Fprintf(o.out, "egress guard stays up: clusters %v still run\n", left)
 	}
@@ -294,10 +294,4 @@ func dockerSays(err error) string {
 		return lastLine(string(re.Output))
 	}
 	return err.Error()
-}
-
-func run(ctx context.Context, out io.Writer, name string, args ...string) error {
-	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Stdout, cmd.Stderr = out, out
-	return cmd.Run()
 }

@@ -3,7 +3,6 @@ package cluster
 import (
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 
 	"github.com/headless-e2e/headless-e2e/internal/versions"
@@ -57,7 +56,7 @@ func (s Settings) Options(repoRoot string, v versions.Versions) []Option {
 		opts = append(opts, WithOffline())
 	}
 	if s.EgressGuard {
-		opts = append(opts, WithEgressGuard(filepath.Join(repoRoot, "scripts", "egress-guard.sh")))
+		opts = append(opts, WithEgressGuard(EgressGuardScript(repoRoot)))
 	}
 	return opts
 }
