@@ -11,8 +11,10 @@ import (
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
 	"sigs.k8s.io/e2e-framework/pkg/features"
 
-	fw "github.com/headless-e2e/headless-e2e/e2e/framework"
+	"github.com/headless-e2e/headless-e2e/internal/course"
+	"github.com/headless-e2e/headless-e2e/internal/kube"
 	"github.com/headless-e2e/headless-e2e/manifests"
+	"github.com/headless-e2e/headless-e2e/pkg/headless"
 )
 
 // Bad input a learner or a knob can produce: an image that is not there (a typo in
@@ -39,7 +41,7 @@ func TestBadInputPodsFailTheWaitWithTheirCause(t *testing.T) {
 		_, err := suite.Client().CoreV1().Pods(suite.Namespace()).Create(ctx, p, metav1.CreateOptions{})
 		NewWithT(t).Expect(err).NotTo(HaveOccurred(), "creating pod %s", p.Name)
 		selector := "badinput=" + p.Name
-		_, err = fw.WaitPodsReady(ctx, fw.WaitPodsInput{Client: suite.Client(), Namespace: suite.Namespace(), Selector: selector, Count: 1, Timeout: 3 * time.Minute})
+		_, err = headless.WaitPodsReady(ctx, headless.WaitPodsInput{Client: suite.Client(), Namespace: suite.Namespace(), Selector: selector, Count: 1, Timeout: 3 * time.Minute})
 		t.Logf("WaitPodsReady(%s) returned %s after the pod was created, with:\n%v", selector, time.Since(start).Round(100*time.Millisecond), err)
 		NewWithT(t).Expect(err).To(HaveOccurred(), "pod %s became Ready", p.Name)
 		return err
@@ -47,12 +49,12 @@ func TestBadInputPodsFailTheWaitWithTheirCause(t *testing.T) {
 	f := features.New("bad input: a pod that crash-loops, and one whose image is missing, fail the wait at once, naming the cause").WithLabel("area", "badinput").
 		Setup(func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 			var err error
-			hello, _, err = fw.CourseTemplates(ctx, manifests.Headless, "headless/*.yaml", nil)
+			hello, _, err = course.CourseTemplates(ctx, manifests.Headless, "headless/*.yaml", nil)
 			NewWithT(t).Expect(err).NotTo(HaveOccurred())
 			return ctx
 		}).
 		Assess("a command that exits 1: the wait fails with CrashLoopBackOff and the last log line", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
-			p := fw.PodFromTemplate("crash-loop", map[string]string{"badinput": "crash-loop"}, hello)
+			p := kube.PodFromTemplate("crash-loop", map[string]string{"badinput": "crash-loop"}, hello)
 			p.Spec.Containers[0].Image = suite.Settings.ClientImage // the hello image has no shell
 			p.Spec.Containers[0].Command = []string{"sh", "-c", "echo " + crashLine + "; exit 1"}
 			err := createAndWaitFails(ctx, t, p)
@@ -63,7 +65,7 @@ func TestBadInputPodsFailTheWaitWithTheirCause(t *testing.T) {
 			return ctx
 		}).
 		Assess("an image that is not there: the wait fails with ErrImagePull or ImagePullBackOff and the pod's events", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
-			p := fw.PodFromTemplate("missing-image", map[string]string{"badinput": "missing-image"}, hello)
+			p := kube.PodFromTemplate("missing-image", map[string]string{"badinput": "missing-image"}, hello)
 			p.Spec.Containers[0].Image = missingImage
 			p.Spec.Containers[0].ImagePullPolicy = corev1.PullIfNotPresent
 			err := createAndWaitFails(ctx, t, p)

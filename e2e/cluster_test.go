@@ -11,8 +11,10 @@ import (
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
 	"sigs.k8s.io/e2e-framework/pkg/features"
 
-	fw "github.com/headless-e2e/headless-e2e/e2e/framework"
 	"github.com/headless-e2e/headless-e2e/internal/cluster"
+	"github.com/headless-e2e/headless-e2e/internal/course"
+	"github.com/headless-e2e/headless-e2e/internal/harness"
+	"github.com/headless-e2e/headless-e2e/internal/kube"
 	"github.com/headless-e2e/headless-e2e/manifests"
 )
 
@@ -27,17 +29,17 @@ func TestClusterIsReady(t *testing.T) {
 	if suite.Cluster() != nil {
 		b = b.Assess("the course's nodes: <name>-control-plane, <name>-worker, <name>-worker2", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 			n := suite.Cluster().Name
-			NewWithT(t).Expect(fw.Must(fw.NodeNames(ctx, suite.Client(), ""))(t)).To(Equal([]string{n + "-control-plane", n + "-worker", n + "-worker2"}))
+			NewWithT(t).Expect(harness.Must(kube.NodeNames(ctx, suite.Client(), ""))(t)).To(Equal([]string{n + "-control-plane", n + "-worker", n + "-worker2"}))
 			return ctx
 		})
 	}
 	b = b.Assess("a pod on each worker reaches a pod on the other by IP", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 		g := NewWithT(t)
-		hello, client, err := fw.CourseTemplates(ctx, manifests.Headless, "headless/*.yaml",
+		hello, client, err := course.CourseTemplates(ctx, manifests.Headless, "headless/*.yaml",
 			suite.Settings.Images(suite.Versions))
 		g.Expect(err).NotTo(HaveOccurred())
-		lines, err := fw.CheckCrossNode(ctx, fw.CrossNodeInput{
-			Client: suite.Client(), Exec: suite.Course.Exec, Namespace: suite.Namespace(), Nodes: fw.Must(fw.NodeNames(ctx, suite.Client(), fw.WorkerSelector))(t),
+		lines, err := course.CheckCrossNode(ctx, course.CrossNodeInput{
+			Client: suite.Client(), Exec: suite.Course.Exec, Namespace: suite.Namespace(), Nodes: harness.Must(kube.NodeNames(ctx, suite.Client(), kube.WorkerSelector))(t),
 			Hello: hello, Clients: client, Timeout: time.Minute,
 		})
 		for _, l := range lines {
@@ -60,7 +62,7 @@ func TestClusterIsReady(t *testing.T) {
 			cm, err := suite.Client().CoreV1().ConfigMaps("kube-system").Get(ctx, "coredns", metav1.GetOptions{})
 			g.Expect(err).NotTo(HaveOccurred())
 			g.Expect(cm.Data["Corefile"]).NotTo(ContainSubstring("forward"), "CoreDNS would relay non-cluster names off this machine")
-			for _, node := range fw.Must(fw.NodeNames(ctx, suite.Client(), ""))(t) {
+			for _, node := range harness.Must(kube.NodeNames(ctx, suite.Client(), ""))(t) {
 				out, err := exec.CommandContext(ctx, "docker", "exec", node, "cat", "/etc/containerd/certs.d/_default/hosts.toml").CombinedOutput()
 				g.Expect(err).NotTo(HaveOccurred(), "node %s: %s", node, out)
 				g.Expect(string(out)).To(ContainSubstring(`server = "http://127.0.0.1:1"`), node)

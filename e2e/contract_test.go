@@ -12,9 +12,12 @@ import (
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
 	"sigs.k8s.io/e2e-framework/pkg/features"
 
-	fw "github.com/headless-e2e/headless-e2e/e2e/framework"
+	"github.com/headless-e2e/headless-e2e/internal/course"
+	"github.com/headless-e2e/headless-e2e/internal/harness"
+	"github.com/headless-e2e/headless-e2e/internal/kube"
 	"github.com/headless-e2e/headless-e2e/manifests"
 	"github.com/headless-e2e/headless-e2e/pkg/dns"
+	"github.com/headless-e2e/headless-e2e/pkg/headless"
 )
 
 // The whole DNS contract of a headless Service (kubernetes/dns docs/specification.md, schema
@@ -40,9 +43,9 @@ func TestContractSRV(t *testing.T) {
 			// Service, the endpoints' port (8080): the one a client can reach, as no proxy
 			// translates 80 to it. Asserted as served; the ClusterIP contrast (contract=lb)
 			// shows the Service port there.
-			pods := fw.Must(suite.Course.ReadyPods(ctx))(t)
-			a, _, err := suite.Course.Expect(ctx, dns.Query{Name: suite.Course.SRVName(fw.CourseService), Type: "SRV"},
-				dns.Exactly("SRV", suite.Course.SRVValues(fw.CourseService, pods)...), fw.DNSTimeout)
+			pods := harness.Must(suite.Course.AwaitReadyPods(ctx))(t)
+			a, _, err := suite.Course.Expect(ctx, dns.Query{Name: suite.Course.SRVName(course.CourseService), Type: "SRV"},
+				dns.Exactly("SRV", suite.Course.SRVValues(course.CourseService, pods)...), headless.DNSTimeout)
 			for _, r := range a.Records {
 				t.Logf("SRV %s", r.Data)
 			}
@@ -56,9 +59,9 @@ func TestContractPTR(t *testing.T) {
 	t.Parallel()
 	b := features.New("contract: each pod IP reverses to its pod's name (spec 2.4.3)").
 		WithLabel("area", "contract").WithLabel("contract", "ptr")
-	for _, name := range fw.Ordinals(fw.CourseStatefulSet, fw.CourseReplicas) {
+	for _, name := range kube.Ordinals(course.CourseStatefulSet, course.CourseReplicas) {
 		b = b.Assess("PTR of <IP of "+name+"> answers exactly "+name+".headless-demo.<ns>.svc.<zone>.", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
-			reverse := fw.Must(dns.Reverse(fw.Must(suite.Course.Pod(ctx, name))(t).IP))(t)
+			reverse := harness.Must(dns.Reverse(harness.Must(suite.Course.Pod(ctx, name))(t).IP))(t)
 			a, _, err := suite.Course.Expect(ctx, dns.Query{Name: reverse, Type: "PTR"}, dns.Exactly("PTR", suite.Course.HostFQDN(name)), ptrTimeout)
 			NewWithT(t).Expect(err).NotTo(HaveOccurred())
 			t.Log(a)
@@ -71,16 +74,18 @@ func TestContractPTR(t *testing.T) {
 func TestContractReadiness(t *testing.T) {
 	t.Parallel()
 	const all = "headless-demo-all"
-	var victim fw.PodAddr
-	var own fw.Course // a copy of the course of its own: readiness changes the workload
-	c := func() fw.Course { return own }
-	expect := func(ctx context.Context, t *testing.T, checks ...fw.Check) {
+	var victim headless.PodAddr
+	var own course.Course // a copy of the course of its own: readiness changes the workload
+	c := func() course.Course { return own }
+	expect := func(ctx context.Context, t *testing.T, checks ...headless.DNSCheck) {
 		t.Helper()
-		_, took, err := fw.AwaitDNS(ctx, fw.AwaitDNSInput{From: fw.Must(c().From(ctx))(t), Checks: checks, Timeout: fw.DNSTimeout})
+		_, took, err := headless.AwaitDNS(ctx, headless.AwaitDNSInput{From: harness.Must(c().ClientFrom(ctx))(t), Checks: checks, Timeout: headless.DNSTimeout})
 		NewWithT(t).Expect(err).NotTo(HaveOccurred())
 		t.Logf("%d answers as expected after %s", len(checks), took.Round(time.Millisecond))
 	}
-	a := func(name string, want dns.Want) fw.Check { return fw.Check{Query: dns.Query{Name: name}, Want: want} }
+	a := func(name string, want dns.Want) headless.DNSCheck {
+		return headless.DNSCheck{Query: dns.Query{Name: name}, Want: want}
+	}
 	f := features.New("contract: only ready pods are published, unless publishNotReadyAddresses").
 		WithLabel("area", "contract").WithLabel("contract", "readiness").
 		Setup(func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
@@ -90,33 +95,33 @@ func TestContractReadiness(t *testing.T) {
 			return ctx
 		}).
 		Assess("one pod unready: its IP leaves headless-demo's answer and its SRV, its own name is NXDOMAIN, the others stay", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
-			pods := fw.Must(c().ReadyPods(ctx))(t)
+			pods := harness.Must(c().AwaitReadyPods(ctx))(t)
 			victim = pods[1]
-			others := []fw.PodAddr{pods[0], pods[2]}
-			NewWithT(t).Expect(c().SetReadiness(ctx, []fw.PodAddr{victim}, false)).To(Succeed())
+			others := []headless.PodAddr{pods[0], pods[2]}
+			NewWithT(t).Expect(c().SetReadiness(ctx, []headless.PodAddr{victim}, false)).To(Succeed())
 			expect(ctx, t,
-				a(c().FQDN(fw.CourseService), dns.Exactly("A", fw.IPs(others)...)),
+				a(c().FQDN(course.CourseService), dns.Exactly("A", headless.IPs(others)...)),
 				a(c().HostFQDN(victim.Name), dns.Status("NXDOMAIN")),
 				a(c().HostFQDN(others[0].Name), dns.Exactly("A", others[0].IP)),
 				a(c().HostFQDN(others[1].Name), dns.Exactly("A", others[1].IP)),
-				fw.Check{Query: dns.Query{Name: c().SRVName(fw.CourseService), Type: "SRV"}, Want: dns.Exactly("SRV", c().SRVValues(fw.CourseService, others)...)})
+				headless.DNSCheck{Query: dns.Query{Name: c().SRVName(course.CourseService), Type: "SRV"}, Want: dns.Exactly("SRV", c().SRVValues(course.CourseService, others)...)})
 			return ctx
 		}).
 		Assess("ready again: its IP, its name and its SRV record are back", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
-			NewWithT(t).Expect(c().SetReadiness(ctx, []fw.PodAddr{victim}, true)).To(Succeed())
-			pods := fw.Must(c().ReadyPods(ctx))(t)
+			NewWithT(t).Expect(c().SetReadiness(ctx, []headless.PodAddr{victim}, true)).To(Succeed())
+			pods := harness.Must(c().AwaitReadyPods(ctx))(t)
 			expect(ctx, t,
-				a(c().FQDN(fw.CourseService), dns.Exactly("A", fw.IPs(pods)...)),
+				a(c().FQDN(course.CourseService), dns.Exactly("A", headless.IPs(pods)...)),
 				a(c().HostFQDN(victim.Name), dns.Exactly("A", victim.IP)),
-				fw.Check{Query: dns.Query{Name: c().SRVName(fw.CourseService), Type: "SRV"}, Want: dns.Exactly("SRV", c().SRVValues(fw.CourseService, pods)...)})
+				headless.DNSCheck{Query: dns.Query{Name: c().SRVName(course.CourseService), Type: "SRV"}, Want: dns.Exactly("SRV", c().SRVValues(course.CourseService, pods)...)})
 			return ctx
 		}).
 		Assess("all unready: headless-demo, its SRV name and every pod name are NXDOMAIN", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
-			pods := fw.Must(c().ReadyPods(ctx))(t)
+			pods := harness.Must(c().AwaitReadyPods(ctx))(t)
 			NewWithT(t).Expect(c().SetReadiness(ctx, pods, false)).To(Succeed())
-			checks := []fw.Check{
-				a(c().FQDN(fw.CourseService), dns.Status("NXDOMAIN")),
-				{Query: dns.Query{Name: c().SRVName(fw.CourseService), Type: "SRV"}, Want: dns.Status("NXDOMAIN")},
+			checks := []headless.DNSCheck{
+				a(c().FQDN(course.CourseService), dns.Status("NXDOMAIN")),
+				{Query: dns.Query{Name: c().SRVName(course.CourseService), Type: "SRV"}, Want: dns.Status("NXDOMAIN")},
 			}
 			for _, p := range pods {
 				checks = append(checks, a(c().HostFQDN(p.Name), dns.Status("NXDOMAIN")))
@@ -126,11 +131,11 @@ func TestContractReadiness(t *testing.T) {
 		}).
 		Assess("publishNotReadyAddresses: a second Service (headless-demo-all) answers the 3 unready pods, headless-demo stays NXDOMAIN", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 			g := NewWithT(t)
-			pods := fw.Must(fw.PodsByName(ctx, own.Client, own.Namespace, fw.CourseSelector))(t)
-			g.Expect(fw.Names(pods)).To(Equal(fw.Ordinals(fw.CourseStatefulSet, fw.CourseReplicas)))
+			pods := harness.Must(headless.ListPodsWithIP(ctx, own.Client, own.Namespace, course.CourseSelector))(t)
+			g.Expect(headless.Names(pods)).To(Equal(kube.Ordinals(course.CourseStatefulSet, course.CourseReplicas)))
 			g.Expect(c().SetReadiness(ctx, pods, false)).To(Succeed())
-			_, err := fw.CreateServiceLike(ctx, fw.ServiceLikeInput{
-				Client: own.Client, Namespace: own.Namespace, From: fw.CourseService, Name: all,
+			_, err := kube.CreateServiceLike(ctx, kube.ServiceLikeInput{
+				Client: own.Client, Namespace: own.Namespace, Like: course.CourseService, Name: all,
 				Mutate: func(s *corev1.Service) {
 					s.Spec.ClusterIP, s.Spec.PublishNotReadyAddresses = corev1.ClusterIPNone, true
 				},
@@ -139,8 +144,8 @@ func TestContractReadiness(t *testing.T) {
 			// A pod's own name exists only under the Service its spec.subdomain names: the
 			// EndpointSlice controller gives headless-demo-all's endpoints no hostname.
 			expect(ctx, t,
-				a(c().FQDN(all), dns.Exactly("A", fw.IPs(pods)...)),
-				a(c().FQDN(fw.CourseService), dns.Status("NXDOMAIN")),
+				a(c().FQDN(all), dns.Exactly("A", headless.IPs(pods)...)),
+				a(c().FQDN(course.CourseService), dns.Status("NXDOMAIN")),
 				a(c().HostFQDN(pods[0].Name, all), dns.Status("NXDOMAIN")))
 			return ctx
 		}).
@@ -150,15 +155,15 @@ func TestContractReadiness(t *testing.T) {
 
 func TestContractScale(t *testing.T) {
 	t.Parallel()
-	var own fw.Course // a copy of the course of its own: scaling changes the workload
+	var own course.Course // a copy of the course of its own: scaling changes the workload
 	scale := func(replicas int, gone []string) func(context.Context, *testing.T, *envconf.Config) context.Context {
 		return func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 			g := NewWithT(t)
 			pods, took, err := own.Scale(ctx, replicas)
 			g.Expect(err).NotTo(HaveOccurred())
-			g.Expect(fw.Names(pods)).To(Equal(fw.Ordinals(fw.CourseStatefulSet, replicas)))
+			g.Expect(headless.Names(pods)).To(Equal(kube.Ordinals(course.CourseStatefulSet, replicas)))
 			t.Logf("scaled to %d: %v Ready %s after the scale call", replicas, pods, took.Round(time.Millisecond))
-			published, err := fw.AwaitPublished(ctx, own.Published(fw.Must(own.From(ctx))(t), pods, gone))
+			published, err := headless.AwaitPublished(ctx, own.Published(harness.Must(own.ClientFrom(ctx))(t), pods, gone))
 			g.Expect(err).NotTo(HaveOccurred())
 			t.Logf("EndpointSlices, A, per-pod names and SRV exact %s after the pods were Ready", published.Round(time.Millisecond))
 			return ctx
@@ -173,7 +178,7 @@ func TestContractScale(t *testing.T) {
 			return ctx
 		}).
 		Assess("3 -> 5: hello-kubernetes-0..4 published, exactly", scale(5, nil)).
-		Assess("5 -> 2: hello-kubernetes-0..1 published, exactly; 2..4 are NXDOMAIN", scale(2, fw.Ordinals(fw.CourseStatefulSet, 5)[2:])).
+		Assess("5 -> 2: hello-kubernetes-0..1 published, exactly; 2..4 are NXDOMAIN", scale(2, kube.Ordinals(course.CourseStatefulSet, 5)[2:])).
 		Teardown(own.DeleteNamespaceStep()).Feature()
 	testenv.Test(t, f)
 }
@@ -187,13 +192,13 @@ func TestContractClientSideBalancing(t *testing.T) {
 	var clientSide map[string]int
 	// A copy of the course of its own: the ClusterIP Service it adds would also add a PTR record
 	// for the course's pods, which the PTR feature, running beside it, asserts exactly.
-	var own fw.Course
-	spread := func(ctx context.Context, t *testing.T, balance fw.Balancer) ([]fw.Reply, map[string]string, []fw.PodAddr) {
-		pods := fw.Must(own.ReadyPods(ctx))(t)
-		answer, _, err := own.Expect(ctx, dns.Query{Name: own.FQDN(fw.CourseService)}, dns.Exactly("A", fw.IPs(pods)...), fw.DNSTimeout)
+	var own course.Course
+	spread := func(ctx context.Context, t *testing.T, balance course.Balancer) ([]course.Reply, map[string]string, []headless.PodAddr) {
+		pods := harness.Must(own.AwaitReadyPods(ctx))(t)
+		answer, _, err := own.Expect(ctx, dns.Query{Name: own.FQDN(course.CourseService)}, dns.Exactly("A", headless.IPs(pods)...), headless.DNSTimeout)
 		NewWithT(t).Expect(err).NotTo(HaveOccurred())
-		replies := fw.Must(fw.Requests(ctx, fw.RequestsInput{From: fw.Must(own.From(ctx))(t),
-			URLs: fw.BalancedURLs(balance, answer.Values("A"), requests, fw.CourseTargetPort, "/?format=json")}))(t)
+		replies := harness.Must(course.Requests(ctx, course.RequestsInput{From: harness.Must(own.ClientFrom(ctx))(t),
+			URLs: course.BalancedURLs(balance, answer.Values("A"), requests, course.CourseTargetPort, "/?format=json")}))(t)
 		byIP := map[string]string{}
 		for _, p := range pods {
 			byIP[p.IP] = p.Name
@@ -205,7 +210,7 @@ func TestContractClientSideBalancing(t *testing.T) {
 		Setup(func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 			var err error
 			if own, err = suite.DeployCourseIn(ctx, "lb"); err == nil {
-				_, err = fw.CreateServiceLike(ctx, fw.ServiceLikeInput{Client: own.Client, Namespace: own.Namespace, From: fw.CourseService, Name: clusterIP})
+				_, err = kube.CreateServiceLike(ctx, kube.ServiceLikeInput{Client: own.Client, Namespace: own.Namespace, Like: course.CourseService, Name: clusterIP})
 			}
 			if err != nil {
 				t.Error(err) // not Fatal: a failing Setup step would skip the Teardown
@@ -213,41 +218,41 @@ func TestContractClientSideBalancing(t *testing.T) {
 			return ctx
 		}).
 		Assess(fmt.Sprintf("client side: resolve headless-demo, send %d requests round-robin over its IPs: each pod serves exactly %d", requests, requests/3), func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
-			replies, byIP, pods := spread(ctx, t, fw.RoundRobin)
-			clientSide = fw.Tally(replies)
-			t.Log(fw.FormatTally("client-side round robin over "+fw.CourseService+"'s answer", clientSide, fw.Names(pods)))
-			NewWithT(t).Expect(fw.CheckEvenSpread(replies, byIP)).To(Succeed())
+			replies, byIP, pods := spread(ctx, t, course.RoundRobin)
+			clientSide = course.Tally(replies)
+			t.Log(course.FormatTally("client-side round robin over "+course.CourseService+"'s answer", clientSide, headless.Names(pods)))
+			NewWithT(t).Expect(course.CheckEvenSpread(replies, byIP)).To(Succeed())
 			return ctx
 		}).
 		Assess("negative control: a client that always dials the first address fails the same check, naming the pod that took every request", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
-			replies, byIP, pods := spread(ctx, t, fw.FirstAddress)
-			t.Log(fw.FormatTally("first address of "+fw.CourseService+"'s answer", fw.Tally(replies), fw.Names(pods)))
-			err := fw.CheckEvenSpread(replies, byIP)
+			replies, byIP, pods := spread(ctx, t, course.FirstAddress)
+			t.Log(course.FormatTally("first address of "+course.CourseService+"'s answer", course.Tally(replies), headless.Names(pods)))
+			err := course.CheckEvenSpread(replies, byIP)
 			NewWithT(t).Expect(err).To(MatchError(MatchRegexp(fmt.Sprintf(`pod hello-kubernetes-\d served (0|%d) requests, want exactly %d`, requests, requests/3))))
 			t.Logf("reported as: %v", err)
 			return ctx
 		}).
 		Assess("ClusterIP contrast in DNS: hello-clusterip answers its one cluster IP, and one SRV record, the Service itself on port 80", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
-			svc := fw.Must(own.Client.CoreV1().Services(own.Namespace).Get(ctx, clusterIP, metav1.GetOptions{}))(t)
-			_, _, err := fw.AwaitDNS(ctx, fw.AwaitDNSInput{From: fw.Must(own.From(ctx))(t), Timeout: fw.DNSTimeout, Checks: []fw.Check{
+			svc := harness.Must(own.Client.CoreV1().Services(own.Namespace).Get(ctx, clusterIP, metav1.GetOptions{}))(t)
+			_, _, err := headless.AwaitDNS(ctx, headless.AwaitDNSInput{From: harness.Must(own.ClientFrom(ctx))(t), Timeout: headless.DNSTimeout, Checks: []headless.DNSCheck{
 				{Query: dns.Query{Name: own.FQDN(clusterIP)}, Want: dns.Exactly("A", svc.Spec.ClusterIP)},
-				{Query: dns.Query{Name: own.SRVName(clusterIP), Type: "SRV"}, Want: dns.Exactly("SRV", dns.SRVValue(fw.CoursePort, own.FQDN(clusterIP)))},
+				{Query: dns.Query{Name: own.SRVName(clusterIP), Type: "SRV"}, Want: dns.Exactly("SRV", dns.SRVValue(course.CoursePort, own.FQDN(clusterIP)))},
 			}})
 			NewWithT(t).Expect(err).NotTo(HaveOccurred())
 			return ctx
 		}).
 		Assess(fmt.Sprintf("kube-proxy: %d requests to hello-clusterip by name: all answered, each by one of the 3 pods; its spread is printed", requests), func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 			g := NewWithT(t)
-			from := fw.Must(own.From(ctx))(t)
+			from := harness.Must(own.ClientFrom(ctx))(t)
 			url := "http://" + clusterIP + "/?format=json"
 			// kube-proxy programs a new Service's rules a moment after it exists.
-			g.Expect(fw.AwaitReply(ctx, fw.AwaitReplyInput{From: from, URL: url, Timeout: fw.DNSTimeout})).To(Succeed())
-			replies := fw.Must(fw.Requests(ctx, fw.RequestsInput{From: from, URLs: fw.SameURL(url, requests)}))(t)
-			pods := fw.Names(fw.Must(own.ReadyPods(ctx))(t))
-			t.Log(fw.FormatTally("client-side round robin over "+fw.CourseService+"'s answer", clientSide, pods))
-			t.Log(fw.FormatTally("kube-proxy behind "+clusterIP+" (random per connection)", fw.Tally(replies), pods))
+			g.Expect(course.AwaitReply(ctx, course.AwaitReplyInput{From: from, URL: url, Timeout: headless.DNSTimeout})).To(Succeed())
+			replies := harness.Must(course.Requests(ctx, course.RequestsInput{From: from, URLs: course.SameURL(url, requests)}))(t)
+			pods := headless.Names(harness.Must(own.AwaitReadyPods(ctx))(t))
+			t.Log(course.FormatTally("client-side round robin over "+course.CourseService+"'s answer", clientSide, pods))
+			t.Log(course.FormatTally("kube-proxy behind "+clusterIP+" (random per connection)", course.Tally(replies), pods))
 			g.Expect(replies).To(HaveLen(requests))
-			g.Expect(fw.CheckServedBy(replies, pods)).To(Succeed())
+			g.Expect(course.CheckServedBy(replies, pods)).To(Succeed())
 			return ctx
 		}).
 		Teardown(own.DeleteNamespaceStep()).Feature()
@@ -256,14 +261,14 @@ func TestContractClientSideBalancing(t *testing.T) {
 
 func TestContractNames(t *testing.T) {
 	t.Parallel()
-	pod0 := fw.CourseStatefulSet + "-0"
-	short := pod0 + "." + fw.CourseService // hello-kubernetes-0.headless-demo
+	pod0 := course.CourseStatefulSet + "-0"
+	short := pod0 + "." + course.CourseService // hello-kubernetes-0.headless-demo
 	peer := suite.Namespace() + "-peer"
-	inPeer := fw.From{Exec: suite.Course.Exec, Namespace: peer, Pod: "client"}
-	c := func() fw.Course { return suite.Course }
-	expectFrom := func(ctx context.Context, t *testing.T, from fw.From, q dns.Query, want dns.Want) dns.Answer {
+	inPeer := headless.From{Exec: suite.Course.Exec, Namespace: peer, Pod: "client"}
+	c := func() course.Course { return suite.Course }
+	expectFrom := func(ctx context.Context, t *testing.T, from headless.From, q dns.Query, want dns.Want) dns.Answer {
 		t.Helper()
-		a, took, err := fw.AwaitAnswer(ctx, from, q, want, fw.DNSTimeout)
+		a, took, err := headless.AwaitAnswer(ctx, from, q, want, headless.DNSTimeout)
 		NewWithT(t).Expect(err).NotTo(HaveOccurred())
 		t.Logf("from %s: %s [after %s]\n%s", from, a, took.Round(time.Millisecond), dns.FormatWalk(a.Walk))
 		return a
@@ -272,13 +277,13 @@ func TestContractNames(t *testing.T) {
 		WithLabel("area", "contract").WithLabel("contract", "names").
 		Setup(func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 			// Not Fatal: a failing Setup step would skip the Teardown that deletes the namespace.
-			if err := fw.CreateRestrictedNamespace(ctx, fw.NamespaceInput{Client: suite.Client(), Name: peer}); err != nil {
+			if err := kube.CreateRestrictedNamespace(ctx, kube.NamespaceInput{Client: suite.Client(), Name: peer}); err != nil {
 				t.Error(err)
 				return ctx
 			}
-			_, client, err := fw.CourseTemplates(ctx, manifests.Headless, "headless/*.yaml", suite.Settings.Images(suite.Versions))
+			_, client, err := course.CourseTemplates(ctx, manifests.Headless, "headless/*.yaml", suite.Settings.Images(suite.Versions))
 			if err == nil {
-				err = fw.RunClientPod(ctx, fw.ClientPodInput{Client: suite.Client(), Namespace: peer, Name: inPeer.Pod, Template: client, Timeout: fw.PodTimeout})
+				err = kube.RunClientPod(ctx, kube.ClientPodInput{Client: suite.Client(), Namespace: peer, Name: inPeer.Pod, Template: client, Timeout: course.PodTimeout})
 			}
 			if err != nil {
 				t.Error(err)
@@ -286,13 +291,13 @@ func TestContractNames(t *testing.T) {
 			return ctx
 		}).
 		Assess("from <ns>: the short name "+short+" resolves through the first search domain, <ns>.svc.<zone>, to exactly pod 0's IP", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
-			ip := fw.Must(c().Pod(ctx, pod0))(t).IP
-			expectFrom(ctx, t, fw.Must(c().From(ctx))(t), dns.Query{Name: short, Search: true},
-				fw.Walk{{Name: c().FQDN(short), Want: dns.Exactly("A", ip)}}.Judge)
+			ip := harness.Must(c().Pod(ctx, pod0))(t).IP
+			expectFrom(ctx, t, harness.Must(c().ClientFrom(ctx))(t), dns.Query{Name: short, Search: true},
+				headless.Walk{{Name: c().FQDN(short), Want: dns.Exactly("A", ip)}}.Judge)
 			return ctx
 		}).
 		Assess("from <ns>: the FQDN resolves to exactly pod 0's IP", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
-			expectFrom(ctx, t, fw.Must(c().From(ctx))(t), dns.Query{Name: c().FQDN(short)}, dns.Exactly("A", fw.Must(c().Pod(ctx, pod0))(t).IP))
+			expectFrom(ctx, t, harness.Must(c().ClientFrom(ctx))(t), dns.Query{Name: c().FQDN(short)}, dns.Exactly("A", harness.Must(c().Pod(ctx, pod0))(t).IP))
 			return ctx
 		}).
 		Assess("from a second namespace: the short name is NXDOMAIN in every search domain, then goes upstream and fails as any unknown name does", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
@@ -305,7 +310,7 @@ func TestContractNames(t *testing.T) {
 				return nil
 			})
 			zone := "." + c().Zone + "."
-			a := expectFrom(ctx, t, inPeer, dns.Query{Name: short, Search: true, Timeout: upstreamTimeout}, fw.Walk{
+			a := expectFrom(ctx, t, inPeer, dns.Query{Name: short, Search: true, Timeout: upstreamTimeout}, headless.Walk{
 				{Name: short + "." + peer + ".svc" + zone, Want: dns.Status("NXDOMAIN")},
 				{Name: short + ".svc" + zone, Want: dns.Status("NXDOMAIN")},
 				{Name: short + zone, Want: dns.Status("NXDOMAIN")},
@@ -315,9 +320,9 @@ func TestContractNames(t *testing.T) {
 			return ctx
 		}).
 		Assess("from a second namespace: "+short+".<ns> resolves through the search domain svc.<zone>, to exactly pod 0's IP", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
-			ip := fw.Must(c().Pod(ctx, pod0))(t).IP
+			ip := harness.Must(c().Pod(ctx, pod0))(t).IP
 			qualified := short + "." + suite.Namespace()
-			a := expectFrom(ctx, t, inPeer, dns.Query{Name: qualified, Search: true, Timeout: upstreamTimeout}, fw.Walk{
+			a := expectFrom(ctx, t, inPeer, dns.Query{Name: qualified, Search: true, Timeout: upstreamTimeout}, headless.Walk{
 				{Name: qualified + "." + peer + ".svc." + c().Zone + ".", Want: dns.Status("NXDOMAIN")},
 				{Name: c().FQDN(short), Want: dns.Exactly("A", ip)},
 			}.Judge)
@@ -325,12 +330,12 @@ func TestContractNames(t *testing.T) {
 			return ctx
 		}).
 		Assess("from a second namespace: the FQDN resolves to exactly pod 0's IP", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
-			expectFrom(ctx, t, inPeer, dns.Query{Name: c().FQDN(short)}, dns.Exactly("A", fw.Must(c().Pod(ctx, pod0))(t).IP))
+			expectFrom(ctx, t, inPeer, dns.Query{Name: c().FQDN(short)}, dns.Exactly("A", harness.Must(c().Pod(ctx, pod0))(t).IP))
 			return ctx
 		}).
 		Teardown(func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 			// Also after Ctrl-C (a context of its own); not waited for: the next run checks.
-			if err := fw.StartNamespaceDeletion(context.WithoutCancel(ctx), suite.Client(), peer); err != nil {
+			if err := kube.StartNamespaceDeletion(context.WithoutCancel(ctx), suite.Client(), peer); err != nil {
 				t.Errorf("deleting namespace %s: %v", peer, err)
 			}
 			return ctx

@@ -10,8 +10,11 @@ import (
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
 	"sigs.k8s.io/e2e-framework/pkg/features"
 
-	fw "github.com/headless-e2e/headless-e2e/e2e/framework"
+	"github.com/headless-e2e/headless-e2e/internal/course"
+	"github.com/headless-e2e/headless-e2e/internal/harness"
+	"github.com/headless-e2e/headless-e2e/internal/kube"
 	"github.com/headless-e2e/headless-e2e/pkg/dns"
+	"github.com/headless-e2e/headless-e2e/pkg/headless"
 )
 
 // Faults the names must survive. They disturb the whole cluster (CoreDNS, a node), so
@@ -21,32 +24,32 @@ func TestFaults(t *testing.T) {
 	b := features.New("faults: CoreDNS deleted, a node restarted, clients querying through a replacement").WithLabel("area", "faults").
 		Assess("delete the CoreDNS pods: the old ones are gone, and every new one answers exactly", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 			g := NewWithT(t)
-			pods := fw.Must(suite.Course.ReadyPods(ctx))(t)
+			pods := harness.Must(suite.Course.AwaitReadyPods(ctx))(t)
 			start := time.Now()
-			old, replacements, err := fw.ReplaceCoreDNS(ctx, suite.Client(), 2*time.Minute)
+			old, replacements, err := course.ReplaceCoreDNS(ctx, suite.Client(), 2*time.Minute)
 			g.Expect(err).NotTo(HaveOccurred())
 			replaced := time.Since(start)
-			from := fw.Must(suite.Course.From(ctx))(t)
-			checks := []fw.Check{{Query: dns.Query{Name: suite.Course.FQDN(fw.CourseService)}, Want: dns.Exactly("A", fw.IPs(pods)...)}}
+			from := harness.Must(suite.Course.ClientFrom(ctx))(t)
+			checks := []headless.DNSCheck{{Query: dns.Query{Name: suite.Course.FQDN(course.CourseService)}, Want: dns.Exactly("A", headless.IPs(pods)...)}}
 			for _, p := range replacements {
 				// Asked of each new pod directly: the answer cannot come from an old one.
-				checks = append(checks, fw.Check{Query: dns.Query{Name: suite.Course.FQDN(fw.CourseService), Server: p.IP}, Want: dns.Exactly("A", fw.IPs(pods)...)})
+				checks = append(checks, headless.DNSCheck{Query: dns.Query{Name: suite.Course.FQDN(course.CourseService), Server: p.IP}, Want: dns.Exactly("A", headless.IPs(pods)...)})
 			}
-			_, _, err = fw.AwaitDNS(ctx, fw.AwaitDNSInput{From: from, Checks: checks, Timeout: time.Minute})
+			_, _, err = headless.AwaitDNS(ctx, headless.AwaitDNSInput{From: from, Checks: checks, Timeout: time.Minute})
 			g.Expect(err).NotTo(HaveOccurred())
 			suite.Logf("fault: CoreDNS %v replaced by %v in %s; %s answered exactly through the Service and from each new pod after %s",
-				fw.Names(old), fw.Names(replacements), replaced.Round(time.Millisecond), fw.CourseService, time.Since(start).Round(time.Millisecond))
+				headless.Names(old), headless.Names(replacements), replaced.Round(time.Millisecond), course.CourseService, time.Since(start).Round(time.Millisecond))
 			return ctx
 		}).
 		Assess("while the pods are replaced, a client querying without pause gets exactly the new answer once the names converged: no old IP, no NXDOMAIN, no empty answer, no failed query", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
-			before := fw.Must(suite.Course.ReadyPods(ctx))(t)
-			from := fw.Must(suite.Course.From(ctx))(t)
-			names := []string{suite.Course.FQDN(fw.CourseService)}
+			before := harness.Must(suite.Course.AwaitReadyPods(ctx))(t)
+			from := harness.Must(suite.Course.ClientFrom(ctx))(t)
+			names := []string{suite.Course.FQDN(course.CourseService)}
 			for _, p := range before {
 				names = append(names, suite.Course.HostFQDN(p.Name))
 			}
-			q := fw.StartQuerier(ctx, from, names)
-			results, err := fw.ReplacePods(ctx, fw.ReplaceInput{Client: suite.Client(), From: from, Service: fw.CourseService, Zone: suite.Course.Zone, Pods: before, Timeout: 90 * time.Second})
+			q := course.StartQuerier(ctx, from, names)
+			results, err := course.ReplacePods(ctx, course.ReplaceInput{Client: suite.Client(), From: from, Service: course.CourseService, Zone: suite.Course.Zone, Pods: before, Timeout: 90 * time.Second})
 			if err != nil {
 				q.Stop()
 				t.Fatal(err)
@@ -63,8 +66,8 @@ func TestFaults(t *testing.T) {
 			case <-time.After(time.Until(converged.Add(3 * time.Second))):
 			}
 			log := q.Stop()
-			after := fw.Must(suite.Course.ReadyPods(ctx))(t)
-			report := fw.CountAnswers(log, fw.ExpectedNames(fw.CourseService, suite.Namespace(), suite.Course.Zone, after), fw.IPs(before), converged)
+			after := harness.Must(suite.Course.AwaitReadyPods(ctx))(t)
+			report := course.CountAnswers(log, course.ExpectedNames(course.CourseService, suite.Namespace(), suite.Course.Zone, after), headless.IPs(before), converged)
 			suite.Logf("fault: continuous queries during replacement: %s", report)
 			g := NewWithT(t)
 			g.Expect(report.AfterConvergence).To(BeNumerically(">", 0), "no query answered after convergence: nothing was checked")
@@ -74,7 +77,7 @@ func TestFaults(t *testing.T) {
 	if suite.Cluster() != nil {
 		b = b.Assess("restart a worker's container: its pods come back and their names resolve to their current IPs", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 			g := NewWithT(t)
-			before := fw.Must(suite.Course.ReadyPods(ctx))(t)
+			before := harness.Must(suite.Course.AwaitReadyPods(ctx))(t)
 			node := before[0].Node
 			var onNode []string
 			for _, p := range before {
@@ -85,16 +88,16 @@ func TestFaults(t *testing.T) {
 			start := time.Now()
 			out, err := exec.CommandContext(ctx, "docker", "restart", node).CombinedOutput()
 			g.Expect(err).NotTo(HaveOccurred(), "docker restart %s: %s", node, out)
-			g.Expect(fw.WaitStartedAfter(ctx, suite.Client(), suite.Namespace(), onNode, start, 3*time.Minute)).To(Succeed())
-			for _, w := range []fw.WaitPodsInput{{Selector: fw.CourseSelector, Count: fw.CourseReplicas}, {Selector: fw.ClientSelector, Count: 1}} {
+			g.Expect(kube.WaitStartedAfter(ctx, suite.Client(), suite.Namespace(), onNode, start, 3*time.Minute)).To(Succeed())
+			for _, w := range []headless.WaitPodsInput{{Selector: course.CourseSelector, Count: course.CourseReplicas}, {Selector: course.ClientSelector, Count: 1}} {
 				w.Client, w.Namespace, w.Timeout = suite.Client(), suite.Namespace(), 3*time.Minute
-				_, err = fw.WaitPodsReady(ctx, w)
+				_, err = headless.WaitPodsReady(ctx, w)
 				g.Expect(err).NotTo(HaveOccurred())
 			}
 			podsReady := time.Since(start)
-			after := fw.Must(suite.Course.ReadyPods(ctx))(t)
+			after := harness.Must(suite.Course.AwaitReadyPods(ctx))(t)
 			// The client may itself have been restarted: From is asked again.
-			took, err := fw.AwaitPublished(ctx, suite.Course.Published(fw.Must(suite.Course.From(ctx))(t), after, nil))
+			took, err := headless.AwaitPublished(ctx, suite.Course.Published(harness.Must(suite.Course.ClientFrom(ctx))(t), after, nil))
 			g.Expect(err).NotTo(HaveOccurred())
 			suite.Logf("fault: node %s restarted: its pods %v running again and Ready after %s, every name answered its pod %s later; %v -> %v",
 				node, onNode, podsReady.Round(100*time.Millisecond), took.Round(100*time.Millisecond), before, after)

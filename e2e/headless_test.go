@@ -13,9 +13,12 @@ import (
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
 	"sigs.k8s.io/e2e-framework/pkg/features"
 
-	fw "github.com/headless-e2e/headless-e2e/e2e/framework"
+	"github.com/headless-e2e/headless-e2e/internal/course"
+	"github.com/headless-e2e/headless-e2e/internal/harness"
+	"github.com/headless-e2e/headless-e2e/internal/kube"
 	"github.com/headless-e2e/headless-e2e/manifests"
 	"github.com/headless-e2e/headless-e2e/pkg/dns"
+	"github.com/headless-e2e/headless-e2e/pkg/headless"
 )
 
 // The course's steps, in its order. Each feature is labelled area=course and step=<name>, so
@@ -24,18 +27,18 @@ import (
 func TestServiceIsHeadless(t *testing.T) {
 	f := features.New("a. the Service is headless").WithLabel("area", "course").WithLabel("step", "service").
 		Assess("spec.clusterIP is None and no cluster IP is allocated", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
-			svc := fw.Must(suite.Client().CoreV1().Services(suite.Namespace()).Get(ctx, fw.CourseService, metav1.GetOptions{}))(t)
-			NewWithT(t).Expect(fw.CheckHeadless(svc)).To(Succeed())
+			svc := harness.Must(suite.Client().CoreV1().Services(suite.Namespace()).Get(ctx, course.CourseService, metav1.GetOptions{}))(t)
+			NewWithT(t).Expect(headless.CheckHeadless(svc)).To(Succeed())
 			return ctx
 		}).
 		Assess("its selector matches exactly the StatefulSet's 3 pods", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
-			svc := fw.Must(suite.Client().CoreV1().Services(suite.Namespace()).Get(ctx, fw.CourseService, metav1.GetOptions{}))(t)
-			NewWithT(t).Expect(fw.CheckSelects(ctx, suite.Client(), svc, fw.Must(suite.Course.ReadyPods(ctx))(t))).To(Succeed())
+			svc := harness.Must(suite.Client().CoreV1().Services(suite.Namespace()).Get(ctx, course.CourseService, metav1.GetOptions{}))(t)
+			NewWithT(t).Expect(headless.CheckSelects(ctx, suite.Client(), svc, harness.Must(suite.Course.AwaitReadyPods(ctx))(t))).To(Succeed())
 			return ctx
 		}).
 		Assess("port 80 targets 8080", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
-			svc := fw.Must(suite.Client().CoreV1().Services(suite.Namespace()).Get(ctx, fw.CourseService, metav1.GetOptions{}))(t)
-			NewWithT(t).Expect(fw.CheckPort(svc, fw.CoursePort, fw.CourseTargetPort)).To(Succeed())
+			svc := harness.Must(suite.Client().CoreV1().Services(suite.Namespace()).Get(ctx, course.CourseService, metav1.GetOptions{}))(t)
+			NewWithT(t).Expect(headless.CheckPort(svc, course.CoursePort, course.CourseTargetPort)).To(Succeed())
 			return ctx
 		}).Feature()
 	testenv.Test(t, f)
@@ -51,7 +54,7 @@ func TestChecksCatchBrokenServices(t *testing.T) {
 	f := features.New("a. negative controls: broken Services are reported with their cause").WithLabel("area", "course").WithLabel("step", "service").
 		Setup(func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 			for name, mutate := range broken {
-				err := fw.Deploy(ctx, fw.DeployInput{
+				err := kube.Deploy(ctx, kube.DeployInput{
 					Resources: cfg.Client().Resources(suite.Namespace()), Namespace: suite.Namespace(),
 					Manifests: manifests.Headless, Pattern: "headless/service.yaml",
 					Mutate: func(o k8s.Object) { svc := o.(*corev1.Service); svc.Name = name; mutate(svc) },
@@ -64,34 +67,34 @@ func TestChecksCatchBrokenServices(t *testing.T) {
 		}).
 		Assess("a Service with a cluster IP fails the headless check and the diagnosis, naming clusterIP", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 			g := NewWithT(t)
-			svc := fw.Must(suite.Client().CoreV1().Services(suite.Namespace()).Get(ctx, "broken-clusterip", metav1.GetOptions{}))(t)
-			err := fw.CheckHeadless(svc)
+			svc := harness.Must(suite.Client().CoreV1().Services(suite.Namespace()).Get(ctx, "broken-clusterip", metav1.GetOptions{}))(t)
+			err := headless.CheckHeadless(svc)
 			g.Expect(err).To(MatchError(ContainSubstring("is not headless: spec.clusterIP is")))
 			t.Logf("reported as: %v", err)
-			err = fw.DiagnoseService(ctx, fw.DiagnoseInput{Client: suite.Client(), Namespace: suite.Namespace(), Service: "broken-clusterip"})
+			err = headless.DiagnoseService(ctx, headless.DiagnoseInput{Client: suite.Client(), Namespace: suite.Namespace(), Service: "broken-clusterip"})
 			g.Expect(err).To(MatchError(ContainSubstring("cause: Service broken-clusterip is not headless")))
 			return ctx
 		}).
 		Assess("a selector matching nothing fails the selector, Endpoints and diagnosis checks, naming the selector", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 			g := NewWithT(t)
-			pods := fw.Must(suite.Course.ReadyPods(ctx))(t)
-			svc := fw.Must(suite.Client().CoreV1().Services(suite.Namespace()).Get(ctx, "broken-selector", metav1.GetOptions{}))(t)
-			err := fw.CheckSelects(ctx, suite.Client(), svc, pods)
+			pods := harness.Must(suite.Course.AwaitReadyPods(ctx))(t)
+			svc := harness.Must(suite.Client().CoreV1().Services(suite.Namespace()).Get(ctx, "broken-selector", metav1.GetOptions{}))(t)
+			err := headless.CheckSelects(ctx, suite.Client(), svc, pods)
 			g.Expect(err).To(MatchError(ContainSubstring("selector app=nothing matches no pod")))
 			t.Logf("reported as: %v", err)
 			// The Endpoints object of a Service that selects nothing exists but is empty.
-			ep := fw.Must(fw.AwaitObject(ctx, "Endpoints broken-selector", fw.DNSTimeout, func(ctx context.Context) (*corev1.Endpoints, error) {
+			ep := harness.Must(kube.AwaitObject(ctx, "Endpoints broken-selector", headless.DNSTimeout, func(ctx context.Context) (*corev1.Endpoints, error) {
 				return suite.Client().CoreV1().Endpoints(suite.Namespace()).Get(ctx, "broken-selector", metav1.GetOptions{})
 			}))(t)
-			g.Expect(fw.CheckEndpoints(ep, pods, fw.CourseTargetPort)).To(MatchError(ContainSubstring("does the Service's selector match the pods?")))
-			err = fw.DiagnoseService(ctx, fw.DiagnoseInput{Client: suite.Client(), Namespace: suite.Namespace(), Service: "broken-selector"})
+			g.Expect(headless.CheckEndpoints(ep, pods, course.CourseTargetPort)).To(MatchError(ContainSubstring("does the Service's selector match the pods?")))
+			err = headless.DiagnoseService(ctx, headless.DiagnoseInput{Client: suite.Client(), Namespace: suite.Namespace(), Service: "broken-selector"})
 			g.Expect(err).To(MatchError(ContainSubstring("cause: Service broken-selector's selector app=nothing matches no pod")))
 			t.Logf("diagnosed as: %v", err)
 			return ctx
 		}).
 		Assess("a wrong target port is printed as a user writes it", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
-			svc := fw.Must(suite.Client().CoreV1().Services(suite.Namespace()).Get(ctx, fw.CourseService, metav1.GetOptions{}))(t)
-			err := fw.CheckPort(svc, fw.CoursePort, 8081)
+			svc := harness.Must(suite.Client().CoreV1().Services(suite.Namespace()).Get(ctx, course.CourseService, metav1.GetOptions{}))(t)
+			err := headless.CheckPort(svc, course.CoursePort, 8081)
 			NewWithT(t).Expect(err).To(MatchError("Service headless-demo maps port 80 -> 8080/TCP (http); want port 80 -> 8081/TCP"))
 			return ctx
 		}).
@@ -102,25 +105,25 @@ func TestChecksCatchBrokenServices(t *testing.T) {
 func TestEndpointsListEveryReadyPod(t *testing.T) {
 	f := features.New("b. Endpoints and EndpointSlices list exactly the 3 ready pods").WithLabel("area", "course").WithLabel("step", "endpoints").
 		Assess("v1 Endpoints: podIP:8080 with hostname and node for each pod", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
-			pods := fw.Must(suite.Course.ReadyPods(ctx))(t)
-			_, err := fw.AwaitObject(ctx, "Endpoints "+fw.CourseService+" to list exactly "+fmt.Sprint(pods), fw.DNSTimeout, func(ctx context.Context) (*corev1.Endpoints, error) {
-				ep, err := suite.Client().CoreV1().Endpoints(suite.Namespace()).Get(ctx, fw.CourseService, metav1.GetOptions{})
+			pods := harness.Must(suite.Course.AwaitReadyPods(ctx))(t)
+			_, err := kube.AwaitObject(ctx, "Endpoints "+course.CourseService+" to list exactly "+fmt.Sprint(pods), headless.DNSTimeout, func(ctx context.Context) (*corev1.Endpoints, error) {
+				ep, err := suite.Client().CoreV1().Endpoints(suite.Namespace()).Get(ctx, course.CourseService, metav1.GetOptions{})
 				if err != nil {
 					return nil, err
 				}
-				return ep, fw.CheckEndpoints(ep, pods, fw.CourseTargetPort)
+				return ep, headless.CheckEndpoints(ep, pods, course.CourseTargetPort)
 			})
 			NewWithT(t).Expect(err).NotTo(HaveOccurred())
 			return ctx
 		}).
 		Assess("EndpointSlices (the source of truth since v1 Endpoints' deprecation): the same, all ready", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
-			pods := fw.Must(suite.Course.ReadyPods(ctx))(t)
-			_, err := fw.AwaitObject(ctx, "EndpointSlices of "+fw.CourseService+" to list exactly "+fmt.Sprint(pods), fw.DNSTimeout, func(ctx context.Context) (any, error) {
-				list, err := suite.Client().DiscoveryV1().EndpointSlices(suite.Namespace()).List(ctx, metav1.ListOptions{LabelSelector: "kubernetes.io/service-name=" + fw.CourseService})
+			pods := harness.Must(suite.Course.AwaitReadyPods(ctx))(t)
+			_, err := kube.AwaitObject(ctx, "EndpointSlices of "+course.CourseService+" to list exactly "+fmt.Sprint(pods), headless.DNSTimeout, func(ctx context.Context) (any, error) {
+				list, err := suite.Client().DiscoveryV1().EndpointSlices(suite.Namespace()).List(ctx, metav1.ListOptions{LabelSelector: "kubernetes.io/service-name=" + course.CourseService})
 				if err != nil {
 					return nil, err
 				}
-				return list, fw.CheckEndpointSlices(list.Items, pods, fw.CourseTargetPort)
+				return list, headless.CheckEndpointSlices(list.Items, pods, course.CourseTargetPort)
 			})
 			NewWithT(t).Expect(err).NotTo(HaveOccurred())
 			return ctx
@@ -131,33 +134,33 @@ func TestEndpointsListEveryReadyPod(t *testing.T) {
 func TestServiceNameAnswersEveryPod(t *testing.T) {
 	service := func(q dns.Query) func(context.Context, *testing.T, *envconf.Config) context.Context {
 		return func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
-			ips := fw.IPs(fw.Must(suite.Course.ReadyPods(ctx))(t))
-			a, took, err := suite.Course.Expect(ctx, q, dns.Exactly("A", ips...), fw.DNSTimeout)
+			ips := headless.IPs(harness.Must(suite.Course.AwaitReadyPods(ctx))(t))
+			a, took, err := suite.Course.Expect(ctx, q, dns.Exactly("A", ips...), headless.DNSTimeout)
 			NewWithT(t).Expect(err).NotTo(HaveOccurred())
 			t.Logf("%s (after %s)", a, took.Round(time.Millisecond))
 			return ctx
 		}
 	}
 	f := features.New("c. nslookup headless-demo answers exactly the 3 pod IPs").WithLabel("area", "course").WithLabel("step", "dns").
-		Assess("short name headless-demo, through the search list", service(dns.Query{Name: fw.CourseService, Search: true})).
+		Assess("short name headless-demo, through the search list", service(dns.Query{Name: course.CourseService, Search: true})).
 		Assess("FQDN headless-demo.<namespace>.svc.<zone>.", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
-			return service(dns.Query{Name: suite.Course.FQDN(fw.CourseService)})(ctx, t, cfg)
+			return service(dns.Query{Name: suite.Course.FQDN(course.CourseService)})(ctx, t, cfg)
 		}).Feature()
 	testenv.Test(t, f)
 }
 
 func TestPodNamesAnswerTheirPod(t *testing.T) {
 	b := features.New("d. nslookup hello-kubernetes-N.headless-demo answers exactly pod N's IP").WithLabel("area", "course").WithLabel("step", "dns")
-	for _, name := range fw.Ordinals(fw.CourseStatefulSet, fw.CourseReplicas) {
+	for _, name := range kube.Ordinals(course.CourseStatefulSet, course.CourseReplicas) {
 		b = b.Assess(name+": short name (search list) and FQDN", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
-			ip := fw.Must(suite.Course.Pod(ctx, name))(t).IP
-			from := fw.Must(suite.Course.From(ctx))(t)
-			_, took, err := fw.AwaitDNS(ctx, fw.AwaitDNSInput{From: from, Timeout: fw.DNSTimeout, Checks: []fw.Check{
-				{Query: dns.Query{Name: name + "." + fw.CourseService, Search: true}, Want: dns.Exactly("A", ip)},
+			ip := harness.Must(suite.Course.Pod(ctx, name))(t).IP
+			from := harness.Must(suite.Course.ClientFrom(ctx))(t)
+			_, took, err := headless.AwaitDNS(ctx, headless.AwaitDNSInput{From: from, Timeout: headless.DNSTimeout, Checks: []headless.DNSCheck{
+				{Query: dns.Query{Name: name + "." + course.CourseService, Search: true}, Want: dns.Exactly("A", ip)},
 				{Query: dns.Query{Name: suite.Course.HostFQDN(name)}, Want: dns.Exactly("A", ip)},
 			}})
 			NewWithT(t).Expect(err).NotTo(HaveOccurred())
-			t.Logf("%s.%s and its FQDN answer exactly %s (after %s)", name, fw.CourseService, ip, took.Round(time.Millisecond))
+			t.Logf("%s.%s and its FQDN answer exactly %s (after %s)", name, course.CourseService, ip, took.Round(time.Millisecond))
 			return ctx
 		})
 	}
@@ -165,14 +168,14 @@ func TestPodNamesAnswerTheirPod(t *testing.T) {
 }
 
 func TestDeletedPodsKeepTheirNames(t *testing.T) {
-	var before, after []fw.PodAddr
-	var hold *fw.Hold
+	var before, after []headless.PodAddr
+	var hold *course.Hold
 	f := features.New("e. delete the 3 pods: new IPs, same names").WithLabel("area", "course").WithLabel("step", "replace").
 		Assess("each pod comes back with a new IP, and its name answers exactly that IP", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
-			before = fw.Must(suite.Course.ReadyPods(ctx))(t)
-			from := fw.Must(suite.Course.From(ctx))(t)
-			results, err := fw.ReplacePods(ctx, fw.ReplaceInput{
-				Client: suite.Client(), From: from, Service: fw.CourseService, Zone: suite.Course.Zone,
+			before = harness.Must(suite.Course.AwaitReadyPods(ctx))(t)
+			from := harness.Must(suite.Course.ClientFrom(ctx))(t)
+			results, err := course.ReplacePods(ctx, course.ReplaceInput{
+				Client: suite.Client(), From: from, Service: course.CourseService, Zone: suite.Course.Zone,
 				Pods: before, Timeout: 90 * time.Second,
 			})
 			for _, r := range results {
@@ -180,14 +183,14 @@ func TestDeletedPodsKeepTheirNames(t *testing.T) {
 				suite.Logf("convergence %s", r)
 			}
 			NewWithT(t).Expect(err).NotTo(HaveOccurred())
-			after = fw.Must(suite.Course.ReadyPods(ctx))(t)
+			after = harness.Must(suite.Course.AwaitReadyPods(ctx))(t)
 			// The hold window starts now and runs while the next assessment checks.
-			hold = fw.Must(fw.StartHold(ctx, fw.HoldInput{From: from, Service: fw.CourseService, Zone: suite.Course.Zone,
+			hold = harness.Must(course.StartHold(ctx, course.HoldInput{From: from, Service: course.CourseService, Zone: suite.Course.Zone,
 				Before: before, After: after, Window: 3 * time.Second}))(t)
 			return ctx
 		}).
 		Assess("the service name answers exactly the new set of IPs", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
-			_, _, err := suite.Course.Expect(ctx, dns.Query{Name: fw.CourseService, Search: true}, dns.Exactly("A", fw.IPs(after)...), fw.DNSTimeout)
+			_, _, err := suite.Course.Expect(ctx, dns.Query{Name: course.CourseService, Search: true}, dns.Exactly("A", headless.IPs(after)...), headless.DNSTimeout)
 			NewWithT(t).Expect(err).NotTo(HaveOccurred())
 			return ctx
 		}).
@@ -217,9 +220,9 @@ func TestFrameworkAssertsTheCourseAsALibraryUserWould(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := fw.HeadlessServiceFeature("library: HeadlessServiceFeature asserts the course's Service as an operator's suite would", fw.HeadlessFeatureInput{
-		Service: fw.CourseService, Selector: fw.CourseSelector, Replicas: fw.CourseReplicas,
-		Port: fw.CourseTargetPort, PortName: fw.CoursePortName, ClientPod: client,
+	f := headless.HeadlessServiceFeature("library: HeadlessServiceFeature asserts the course's Service as an operator's suite would", headless.HeadlessFeatureInput{
+		Service: course.CourseService, Selector: course.CourseSelector, Replicas: course.CourseReplicas,
+		Port: course.CourseTargetPort, PortName: course.CoursePortName, ClientPod: client,
 	}).WithLabel("area", "library").Feature()
 	testenv.Test(t, f)
 }

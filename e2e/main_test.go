@@ -12,13 +12,13 @@ import (
 	"sigs.k8s.io/e2e-framework/pkg/env"
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
 
-	"github.com/headless-e2e/headless-e2e/e2e/framework"
+	"github.com/headless-e2e/headless-e2e/internal/harness"
 	"github.com/headless-e2e/headless-e2e/internal/versions"
 )
 
 var (
 	testenv env.Environment
-	suite   *framework.Suite
+	suite   *harness.Suite
 )
 
 func TestMain(m *testing.M) {
@@ -34,16 +34,16 @@ func run(m *testing.M) int {
 	if err != nil {
 		return fail(err)
 	}
-	settings, err := framework.LoadSettings(root, v)
+	settings, err := harness.LoadSettings(root, v)
 	if err != nil {
 		return fail(err)
 	}
-	suite = framework.NewSuite(settings, v)
+	suite = harness.NewSuite(settings, v)
 	cfg, err := envconf.NewFromFlags()
 	if err != nil {
 		return fail(err)
 	}
-	testenv, err = env.NewWithContext(framework.InterruptContext(), cfg)
+	testenv, err = env.NewWithContext(harness.InterruptContext(), cfg)
 	if err != nil {
 		return fail(err)
 	}

@@ -10,15 +10,19 @@ import (
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
 	"sigs.k8s.io/e2e-framework/pkg/features"
 
-	fw "github.com/headless-e2e/headless-e2e/e2e/framework"
+	"github.com/headless-e2e/headless-e2e/internal/course"
+	"github.com/headless-e2e/headless-e2e/internal/harness"
+	"github.com/headless-e2e/headless-e2e/internal/resolvers"
+	"github.com/headless-e2e/headless-e2e/internal/synthetic"
 	"github.com/headless-e2e/headless-e2e/pkg/dns"
+	"github.com/headless-e2e/headless-e2e/pkg/headless"
 	"github.com/headless-e2e/headless-e2e/pkg/parallel"
 )
 
 // What applications see of the headless Service: the course's names through the resolvers
 // they actually use (glibc, musl 1.2.3 and 1.2.5, Go pure and cgo, the JVM with and without
 // its cache) beside BIND's dig. Every cell asserts the resolver's documented behaviour
-// (fw.Resolvers) and records the figure in the matrix that TestMain writes to ARTIFACTS
+// (resolvers.All) and records the figure in the matrix that TestMain writes to ARTIFACTS
 // (resolvers.json, resolvers.md). Labelled area=resolvers; the replacement scenario, which
 // waits out the JVM's 30-second cache, also pace=slow (make resolvers runs it).
 
@@ -35,18 +39,18 @@ var manySizes = []int{30, 100}
 
 func manyScenario(n int) string { return fmt.Sprintf("%d endpoints", n) }
 
-var matrix = fw.NewMatrix(scenarioCourse, manyScenario(manySizes[0]), manyScenario(manySizes[1]), scenarioOrdering, scenarioReplacement)
+var matrix = resolvers.NewMatrix(scenarioCourse, manyScenario(manySizes[0]), manyScenario(manySizes[1]), scenarioOrdering, scenarioReplacement)
 
 // resolversSetup deploys a copy of the course with the resolvers pod beside it.
-func resolversSetup(suffix string, own *fw.Course, from *fw.From) features.Func {
+func resolversSetup(suffix string, own *course.Course, from *headless.From) features.Func {
 	return func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 		var err error
 		if *own, err = suite.DeployCourseIn(ctx, suffix); err == nil {
-			*from, err = fw.DeployResolvers(ctx, fw.DeployResolversInput{Client: own.Client, Resources: cfg.Client().Resources(), Namespace: own.Namespace, Images: suite.Settings.Images(suite.Versions)})
+			*from, err = resolvers.DeployResolvers(ctx, resolvers.DeployResolversInput{Client: own.Client, Resources: cfg.Client().Resources(), Namespace: own.Namespace, Images: suite.Settings.Images(suite.Versions)})
 		}
 		if err == nil {
 			var versions map[string]string
-			if versions, err = fw.ResolverVersions(ctx, *from); err == nil {
+			if versions, err = resolvers.ResolverVersions(ctx, *from); err == nil {
 				matrix.SetVersions(versions)
 			}
 		}
@@ -59,17 +63,18 @@ func resolversSetup(suffix string, own *fw.Course, from *fw.From) features.Func 
 
 // probeAll runs one probe per resolver side by side and records each verdict as a subtest
 // (a JUnit case per cell) and a matrix cell.
-func probeAll(ctx context.Context, t *testing.T, scenario string, in fw.ProbeInput, judge func(fw.Resolver, []fw.Lookup) (string, error)) {
+func probeAll(ctx context.Context, t *testing.T, scenario string, in resolvers.ProbeInput, judge func(resolvers.Resolver, []resolvers.Lookup) (string, error)) {
 	t.Helper()
 	type result struct {
 		figure string
 		err    error
 	}
-	results := make([]result, len(fw.Resolvers))
-	_ = parallel.Do(len(fw.Resolvers), 0, func(i int) error {
+	rs := resolvers.All()
+	results := make([]result, len(rs))
+	_ = parallel.Do(len(rs), 0, func(i int) error {
 		in := in
-		in.Resolver = fw.Resolvers[i]
-		lookups, err := fw.RunProbe(ctx, in)
+		in.Resolver = rs[i]
+		lookups, err := resolvers.RunProbe(ctx, in)
 		if err == nil {
 			results[i].figure, results[i].err = judge(in.Resolver, lookups)
 		} else {
@@ -77,13 +82,13 @@ func probeAll(ctx context.Context, t *testing.T, scenario string, in fw.ProbeInp
 		}
 		return nil
 	})
-	for i, r := range fw.Resolvers {
+	for i, r := range rs {
 		cell(t, scenario, r, results[i].figure, results[i].err)
 	}
 }
 
 // cell records one resolver's verdict in a scenario: a matrix cell and a subtest (a JUnit case).
-func cell(t *testing.T, scenario string, r fw.Resolver, figure string, err error) {
+func cell(t *testing.T, scenario string, r resolvers.Resolver, figure string, err error) {
 	t.Helper()
 	matrix.Record(scenario, r, figure, err)
 	t.Run(r.Name, func(t *testing.T) {
@@ -97,51 +102,51 @@ func cell(t *testing.T, scenario string, r fw.Resolver, figure string, err error
 func TestResolvers(t *testing.T) {
 	t.Parallel()
 	var (
-		own  fw.Course
-		from fw.From
+		own  course.Course
+		from headless.From
 	)
-	const podNameFormat = "%s." + fw.CourseService // what an application in the namespace asks
+	const podNameFormat = "%s." + course.CourseService // what an application in the namespace asks
 	f := features.New("resolvers: what glibc, musl, Go and the JVM return for the headless Service").
 		WithLabel("area", "resolvers").
 		Setup(resolversSetup("resolvers", &own, &from)).
 		Assess("course: headless-demo answers exactly the 3 pod IPs and each hello-kubernetes-N.headless-demo its pod's, through the search list (ndots:5), for every resolver", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
-			pods := fw.Must(own.ReadyPods(ctx))(t)
-			want := map[string][]string{fw.CourseService: fw.IPs(pods)}
-			names := []string{fw.CourseService}
+			pods := harness.Must(own.AwaitReadyPods(ctx))(t)
+			want := map[string][]string{course.CourseService: headless.IPs(pods)}
+			names := []string{course.CourseService}
 			for _, p := range pods {
 				name := fmt.Sprintf(podNameFormat, p.Name)
 				want[name] = []string{p.IP}
 				names = append(names, name)
 			}
-			probeAll(ctx, t, scenarioCourse, fw.ProbeInput{From: from, Names: names}, func(r fw.Resolver, lookups []fw.Lookup) (string, error) {
-				return fw.JudgeExact(lookups, want)
+			probeAll(ctx, t, scenarioCourse, resolvers.ProbeInput{From: from, Names: names}, func(r resolvers.Resolver, lookups []resolvers.Lookup) (string, error) {
+				return resolvers.JudgeExact(lookups, want)
 			})
 			return ctx
 		}).
 		Assess(fmt.Sprintf("many endpoints: a Service of %v ready endpoints returns all of them with a TCP fallback, what 512 bytes of UDP hold without one, at most 48 through musl", manySizes), func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 			for _, n := range manySizes {
-				s := fw.Must(fw.CreateSynthetic(ctx, fw.SyntheticInput{Client: own.Client, Namespace: own.Namespace, Service: fmt.Sprintf("endpoints-%d", n), Endpoints: n}))(t)
+				s := harness.Must(synthetic.CreateSynthetic(ctx, synthetic.SyntheticInput{Client: own.Client, Namespace: own.Namespace, Service: fmt.Sprintf("endpoints-%d", n), Endpoints: n}))(t)
 				fqdn := s.FQDN(own.Zone)
-				_, _, err := fw.AwaitDNS(ctx, fw.AwaitDNSInput{From: fw.Must(own.From(ctx))(t), Timeout: fw.DNSTimeout,
-					Checks: []fw.Check{{Query: dns.Query{Name: fqdn, TCP: true}, Want: dns.Exactly("A", s.Addresses()...)}}})
+				_, _, err := headless.AwaitDNS(ctx, headless.AwaitDNSInput{From: harness.Must(own.ClientFrom(ctx))(t), Timeout: headless.DNSTimeout,
+					Checks: []headless.DNSCheck{{Query: dns.Query{Name: fqdn, TCP: true}, Want: dns.Exactly("A", s.Addresses()...)}}})
 				NewWithT(t).Expect(err).NotTo(HaveOccurred())
 				fit := dns.FitA(fqdn, 512) // the first search domain is the Service's own namespace
-				probeAll(ctx, t, manyScenario(n), fw.ProbeInput{From: from, Names: []string{s.Service}}, func(r fw.Resolver, lookups []fw.Lookup) (string, error) {
-					return fw.JudgeCount(r, lookups[0], s.Addresses(), fit)
+				probeAll(ctx, t, manyScenario(n), resolvers.ProbeInput{From: from, Names: []string{s.Service}}, func(r resolvers.Resolver, lookups []resolvers.Lookup) (string, error) {
+					return resolvers.JudgeCount(r, lookups[0], s.Addresses(), fit)
 				})
 			}
 			return ctx
 		}).
 		Assess("ordering: 30 lookups from one process; the server's shuffle shows through dig, musl and Go, glibc sorts by RFC 3484 rule 9, the JVM's cache returns one order", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
-			pods := fw.Must(own.ReadyPods(ctx))(t)
-			source := fw.Must(fw.SourcePrefix(ctx, from))(t)
+			pods := harness.Must(own.AwaitReadyPods(ctx))(t)
+			source := harness.Must(resolvers.SourcePrefix(ctx, from))(t)
 			t.Logf("resolvers pod %s; pods %v", source, pods)
 			names := make([]string, 30)
 			for i := range names {
-				names[i] = fw.CourseService
+				names[i] = course.CourseService
 			}
-			probeAll(ctx, t, scenarioOrdering, fw.ProbeInput{From: from, Names: names}, func(r fw.Resolver, lookups []fw.Lookup) (string, error) {
-				return fw.JudgeOrdering(r, lookups, fw.IPs(pods), fw.Rule9(source))
+			probeAll(ctx, t, scenarioOrdering, resolvers.ProbeInput{From: from, Names: names}, func(r resolvers.Resolver, lookups []resolvers.Lookup) (string, error) {
+				return resolvers.JudgeOrdering(r, lookups, headless.IPs(pods), resolvers.Rule9(source))
 			})
 			return ctx
 		}).
@@ -156,32 +161,33 @@ const replacementProbe = 38 * time.Second
 func TestResolversReplacement(t *testing.T) {
 	t.Parallel()
 	var (
-		own  fw.Course
-		from fw.From
+		own  course.Course
+		from headless.From
 	)
 	f := features.New("resolvers: pods replaced under long-lived processes; the JVM keeps the old IP for its cache TTL, the others follow like dig").
 		WithLabel("area", "resolvers").WithLabel("pace", "slow").
 		Setup(resolversSetup("resolvers-replacement", &own, &from)).
 		Assess("replacement: each resolver returns the old IP and no address only as long as its caches allow, then exactly the new IP", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
-			pods := fw.Must(own.ReadyPods(ctx))(t)
+			pods := harness.Must(own.AwaitReadyPods(ctx))(t)
 			var names []string
 			for _, p := range pods {
-				names = append(names, p.Name+"."+fw.CourseService)
+				names = append(names, p.Name+"."+course.CourseService)
 			}
-			probes := make([]*fw.Probe, len(fw.Resolvers))
-			for i, r := range fw.Resolvers {
-				probes[i] = fw.Must(fw.StartProbe(ctx, fw.ProbeInput{From: from, Resolver: r, Names: names, Interval: 100 * time.Millisecond, Duration: replacementProbe}))(t)
+			rs := resolvers.All()
+			probes := make([]*resolvers.Probe, len(rs))
+			for i, r := range rs {
+				probes[i] = harness.Must(resolvers.StartProbe(ctx, resolvers.ProbeInput{From: from, Resolver: r, Names: names, Interval: 100 * time.Millisecond, Duration: replacementProbe}))(t)
 			}
 			// Every probe has looked up once, so every cache is filled, before the pods go.
-			NewWithT(t).Expect(fw.AwaitProbesStarted(ctx, probes, fw.PodTimeout)).To(Succeed())
-			convergence, err := fw.ReplacePods(ctx, fw.ReplaceInput{Client: own.Client, From: fw.Must(own.From(ctx))(t), Service: fw.CourseService, Zone: own.Zone, Pods: pods, Timeout: fw.PodTimeout})
+			NewWithT(t).Expect(resolvers.AwaitProbesStarted(ctx, probes, course.PodTimeout)).To(Succeed())
+			convergence, err := course.ReplacePods(ctx, course.ReplaceInput{Client: own.Client, From: harness.Must(own.ClientFrom(ctx))(t), Service: course.CourseService, Zone: own.Zone, Pods: pods, Timeout: course.PodTimeout})
 			NewWithT(t).Expect(err).NotTo(HaveOccurred())
-			var replaced []fw.Replaced
+			var replaced []resolvers.Replaced
 			for _, c := range convergence {
-				replaced = append(replaced, fw.Replaced{Name: c.Name + "." + fw.CourseService, OldIP: c.OldIP, NewIP: c.NewIP, ReadyAt: c.Deleted.Add(c.Ready)})
+				replaced = append(replaced, resolvers.Replaced{Name: c.Name + "." + course.CourseService, OldIP: c.OldIP, NewIP: c.NewIP, ReadyAt: c.Deleted.Add(c.Ready)})
 				t.Log(c)
 			}
-			all := make([][]fw.Lookup, len(probes))
+			all := make([][]resolvers.Lookup, len(probes))
 			for i, p := range probes {
 				var err error
 				all[i], err = p.Wait()
@@ -189,10 +195,10 @@ func TestResolversReplacement(t *testing.T) {
 			}
 			// dig is the reference: how long DNS itself took, plus a second for probes that
 			// ask at other moments of their interval.
-			bound := fw.ConvergedAfterReady(all[0], replaced) + time.Second
+			bound := resolvers.ConvergedAfterReady(all[0], replaced) + time.Second
 			t.Logf("dig answered only the new IPs from Ready+%.1fs: the others are held to Ready+%.1fs", (bound - time.Second).Seconds(), bound.Seconds())
-			for i, r := range fw.Resolvers {
-				figure, err := fw.JudgeReplacement(r, all[i], replaced, bound)
+			for i, r := range rs {
+				figure, err := resolvers.JudgeReplacement(r, all[i], replaced, bound)
 				cell(t, scenarioReplacement, r, figure, err)
 			}
 			return ctx

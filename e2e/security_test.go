@@ -14,7 +14,9 @@ import (
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
 	"sigs.k8s.io/e2e-framework/pkg/features"
 
-	fw "github.com/headless-e2e/headless-e2e/e2e/framework"
+	"github.com/headless-e2e/headless-e2e/internal/course"
+	"github.com/headless-e2e/headless-e2e/internal/harness"
+	"github.com/headless-e2e/headless-e2e/internal/kube"
 	"github.com/headless-e2e/headless-e2e/manifests"
 )
 
@@ -26,7 +28,7 @@ func TestSecurity(t *testing.T) {
 			ns, err := suite.Client().CoreV1().Namespaces().Get(ctx, suite.Namespace(), metav1.GetOptions{})
 			g.Expect(err).NotTo(HaveOccurred())
 			g.Expect(ns.Labels).To(HaveKeyWithValue("pod-security.kubernetes.io/enforce", "restricted"))
-			hello, _, err := fw.CourseTemplates(ctx, manifests.Headless, "headless/*.yaml", nil)
+			hello, _, err := course.CourseTemplates(ctx, manifests.Headless, "headless/*.yaml", nil)
 			g.Expect(err).NotTo(HaveOccurred())
 			privileged := true
 			pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "privileged-probe"}, Spec: *hello.Spec.DeepCopy()}
@@ -75,7 +77,7 @@ func TestSecurity(t *testing.T) {
 		}).
 			Assess("no host port mappings: only the API server, on loopback", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 				g := NewWithT(t)
-				for _, node := range fw.Must(fw.NodeNames(ctx, suite.Client(), ""))(t) {
+				for _, node := range harness.Must(kube.NodeNames(ctx, suite.Client(), ""))(t) {
 					out, err := exec.CommandContext(ctx, "docker", "inspect", "--format", "{{json .HostConfig.PortBindings}}", node).Output()
 					g.Expect(err).NotTo(HaveOccurred(), node)
 					var bindings map[string][]struct{ HostIp, HostPort string }

@@ -132,10 +132,10 @@ provoke "5. KUBECONFIG points at nothing: USE_EXISTING_CLUSTER=1 KUBECONFIG=/non
 expect fail "$work/5.log" '^e2e:' \
   "KUBECONFIG=/nonexistent cannot be read" "point KUBECONFIG at the cluster's kubeconfig file" "unset USE_EXISTING_CLUSTER"
 
-# 6. Manifests that do not parse (unit test: in-memory files through framework.Deploy; it
+# 6. Manifests that do not parse (unit test: in-memory files through kube.Deploy; it
 #    passes when Deploy fails naming the file).
-provoke "6. a manifest that does not parse: go test ./e2e/framework -run TestDeployNamesTheManifestThatDoesNotParse" "$work/6.log" \
-  go test ./e2e/framework -run TestDeployNamesTheManifestThatDoesNotParse -count=1 -v
+provoke "6. a manifest that does not parse: go test ./internal/kube -run TestDeployNamesTheManifestThatDoesNotParse" "$work/6.log" \
+  go test ./internal/kube -run TestDeployNamesTheManifestThatDoesNotParse -count=1 -v
 expect pass "$work/6.log" 'reported as:' \
   'failed to decode file "headless/service.yaml": yaml: line 4' 'failed to decode file "headless/hello.yaml": yaml: line 4' \
   'failed to decode file "headless/probe-pod.yaml"' "--- PASS: TestDeployNamesTheManifestThatDoesNotParse"

@@ -50,7 +50,7 @@ wait_for() {
   done
 }
 
-# verdict VERB...: the lab's checks, in Go (cmd/lab): exact IP sets through the framework. The
+# verdict VERB...: the lab's checks, in Go (cmd/lab): exact IP sets through pkg/headless. The
 # learner sees nslookup's own output; nothing here parses it.
 go build -o "$REPO_ROOT/bin/lab" ./cmd/lab
 verdict() {

@@ -23,7 +23,9 @@ import (
 
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
 
-	"github.com/headless-e2e/headless-e2e/e2e/framework"
+	"github.com/headless-e2e/headless-e2e/internal/course"
+	"github.com/headless-e2e/headless-e2e/internal/harness"
+	"github.com/headless-e2e/headless-e2e/internal/kube"
 	"github.com/headless-e2e/headless-e2e/internal/versions"
 )
 
@@ -42,17 +44,17 @@ func run() int {
 		fmt.Fprintf(os.Stderr, "bench: -k must be >= 1, -scale and -endpoints lists of counts (%v)\n", errors.Join(err, err2))
 		return 2
 	}
-	ctx := framework.InterruptContext() // the first Ctrl-C cancels ctx; the deferred cleanup still runs
+	ctx := harness.InterruptContext() // the first Ctrl-C cancels ctx; the deferred cleanup still runs
 	root, err := os.Getwd()
 	if err != nil {
 		return fail(err)
 	}
 	v := versions.MustLoad()
-	s, err := framework.LoadSettings(root, v)
+	s, err := harness.LoadSettings(root, v)
 	if err != nil {
 		return fail(err)
 	}
-	conn, err := framework.Connect(ctx, s, v, os.Stderr)
+	conn, err := harness.Connect(ctx, s, v, os.Stderr)
 	if err != nil {
 		return fail(err)
 	}
@@ -61,17 +63,17 @@ func run() int {
 	}
 	// A bench run has the cluster to itself (two at once would time each other): a namespace
 	// of an earlier run still here was left by a killed process.
-	if err := framework.SweepNamespaces(ctx, conn.Client, namespacePrefix+"-", 3*time.Minute, os.Stderr); err != nil {
+	if err := kube.SweepNamespaces(ctx, conn.Client, namespacePrefix+"-", 3*time.Minute, os.Stderr); err != nil {
 		return fail(err)
 	}
 	ns := envconf.RandomName(namespacePrefix, 18)
-	if err := framework.CreateRestrictedNamespace(ctx, framework.NamespaceInput{Client: conn.Client, Name: ns}); err != nil {
+	if err := kube.CreateRestrictedNamespace(ctx, kube.NamespaceInput{Client: conn.Client, Name: ns}); err != nil {
 		return fail(err)
 	}
 	defer cleanup(ctx, conn, ns)
 
 	r := &Report{Started: time.Now(), Cluster: clusterName(conn), Namespace: ns, K: *k}
-	course, err := framework.DeployCourse(ctx, framework.DeployCourseInput{Client: conn.Client, Resources: conn.Klient.Resources(ns), Namespace: ns, Images: s.Images(v)})
+	course, err := course.DeployCourse(ctx, course.DeployCourseInput{Client: conn.Client, Resources: conn.Klient.Resources(ns), Namespace: ns, Images: s.Images(v)})
 	if err != nil {
 		return fail(err)
 	}
@@ -107,7 +109,7 @@ func run() int {
 }
 
 // measureEach measures each size in order, keeping the results until one fails.
-func measureEach[T any](ctx context.Context, c framework.Course, sizes []int, measure func(context.Context, framework.Course, int) (T, error), into *[]T) error {
+func measureEach[T any](ctx context.Context, c course.Course, sizes []int, measure func(context.Context, course.Course, int) (T, error), into *[]T) error {
 	for _, n := range sizes {
 		res, err := measure(ctx, c, n)
 		if err != nil {
@@ -120,17 +122,17 @@ func measureEach[T any](ctx context.Context, c framework.Course, sizes []int, me
 
 // replaceRounds deletes the 3 pods at once, K times, times each pod's way back, and starts the
 // next round from a settled Service: every new IP published, no old one.
-func replaceRounds(ctx context.Context, c framework.Course, r *Report) error {
+func replaceRounds(ctx context.Context, c course.Course, r *Report) error {
 	for i := range r.K {
-		before, err := c.ReadyPods(ctx)
+		before, err := c.AwaitReadyPods(ctx)
 		if err != nil {
 			return err
 		}
-		from, err := c.From(ctx)
+		from, err := c.ClientFrom(ctx)
 		if err != nil {
 			return err
 		}
-		results, err := framework.ReplacePods(ctx, framework.ReplaceInput{Client: c.Client, From: from, Service: framework.CourseService, Zone: c.Zone, Pods: before, Timeout: 2 * time.Minute})
+		results, err := course.ReplacePods(ctx, course.ReplaceInput{Client: c.Client, From: from, Service: course.CourseService, Zone: c.Zone, Pods: before, Timeout: 2 * time.Minute})
 		if err != nil {
 			return fmt.Errorf("round %d: %w", i+1, err)
 		}
@@ -148,11 +150,11 @@ func replaceRounds(ctx context.Context, c framework.Course, r *Report) error {
 }
 
 // cleanup deletes the namespace on a context of its own: ctx may be cancelled by Ctrl-C.
-func cleanup(ctx context.Context, conn *framework.Connection, ns string) {
+func cleanup(ctx context.Context, conn *harness.Connection, ns string) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*time.Minute)
 	defer cancel()
 	start := time.Now()
-	if err := framework.DeleteNamespace(ctx, framework.NamespaceInput{Client: conn.Client, Name: ns, Timeout: 2 * time.Minute}); err != nil {
+	if err := kube.DeleteNamespace(ctx, kube.NamespaceInput{Client: conn.Client, Name: ns, Timeout: 2 * time.Minute}); err != nil {
 		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
 		return
 	}

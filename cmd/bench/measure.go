@@ -11,8 +11,11 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/headless-e2e/headless-e2e/e2e/framework"
+	"github.com/headless-e2e/headless-e2e/internal/course"
+	"github.com/headless-e2e/headless-e2e/internal/kube"
+	"github.com/headless-e2e/headless-e2e/internal/synthetic"
 	"github.com/headless-e2e/headless-e2e/pkg/dns"
+	"github.com/headless-e2e/headless-e2e/pkg/headless"
 )
 
 // Two ways to grow the course's Service: real pods (scaleUp) and synthetic endpoints
@@ -20,30 +23,30 @@ import (
 
 // scaleUp scales to n and times, side by side, how long until all pods are Ready and until
 // DNS answers all n records; then asks the Service name four ways for the answer's size.
-func scaleUp(ctx context.Context, c framework.Course, n int) (ScaleResult, error) {
+func scaleUp(ctx context.Context, c course.Course, n int) (ScaleResult, error) {
 	res := ScaleResult{Replicas: n}
-	from, err := c.From(ctx)
+	from, err := c.ClientFrom(ctx)
 	if err != nil {
 		return res, err
 	}
-	fqdn := c.FQDN(framework.CourseService)
+	fqdn := c.FQDN(course.CourseService)
 	var ready, served time.Duration
 	errs := make(chan error, 2)
 	go func() {
 		var err error
-		_, ready, err = framework.Scale(ctx, framework.ScaleInput{Client: c.Client, Namespace: c.Namespace, StatefulSet: framework.CourseStatefulSet, Selector: framework.CourseSelector, Replicas: n, Timeout: 5 * time.Minute})
+		_, ready, err = kube.Scale(ctx, kube.ScaleInput{Client: c.Client, Namespace: c.Namespace, StatefulSet: course.CourseStatefulSet, Selector: course.CourseSelector, Replicas: n, Timeout: 5 * time.Minute})
 		errs <- err
 	}()
 	go func() {
 		var err error
-		_, served, err = framework.AwaitAnswer(ctx, from, dns.Query{Name: fqdn}, dns.Count("A", n), 5*time.Minute)
+		_, served, err = headless.AwaitAnswer(ctx, from, dns.Query{Name: fqdn}, dns.Count("A", n), 5*time.Minute)
 		errs <- err
 	}()
 	if err := errors.Join(<-errs, <-errs); err != nil {
 		return res, err
 	}
 	res.AllReady, res.AllServed = ms(ready), ms(served)
-	slices, err := c.Client.DiscoveryV1().EndpointSlices(c.Namespace).List(ctx, metav1.ListOptions{LabelSelector: "kubernetes.io/service-name=" + framework.CourseService})
+	slices, err := c.Client.DiscoveryV1().EndpointSlices(c.Namespace).List(ctx, metav1.ListOptions{LabelSelector: "kubernetes.io/service-name=" + course.CourseService})
 	if err != nil {
 		return res, err
 	}
@@ -85,49 +88,49 @@ type EndpointsResult struct {
 
 // endpointsAt writes a synthetic Service of n endpoints and measures what it costs CoreDNS and
 // the control plane, then deletes it.
-func endpointsAt(ctx context.Context, c framework.Course, n int) (EndpointsResult, error) {
+func endpointsAt(ctx context.Context, c course.Course, n int) (EndpointsResult, error) {
 	res := EndpointsResult{Endpoints: n}
-	from, err := c.From(ctx)
+	from, err := c.ClientFrom(ctx)
 	if err != nil {
 		return res, err
 	}
-	before, err := framework.CoreDNSMemory(ctx, c.Client, from)
+	before, err := course.CoreDNSMemory(ctx, c.Client, from)
 	if err != nil {
 		return res, err
 	}
 	service := fmt.Sprintf("endpoints-%d", n)
 	start := time.Now()
-	s, err := framework.CreateSynthetic(ctx, framework.SyntheticInput{Client: c.Client, Namespace: c.Namespace, Service: service, Endpoints: n})
+	s, err := synthetic.CreateSynthetic(ctx, synthetic.SyntheticInput{Client: c.Client, Namespace: c.Namespace, Service: service, Endpoints: n})
 	if err != nil {
 		return res, err
 	}
 	res.Written, res.Slices = ms(time.Since(start)), s.Slices()
 	fqdn := s.FQDN(c.Zone)
 	tcp := dns.Query{Name: fqdn, TCP: true, NoEDNS: true}
-	checks := []framework.Check{{Query: tcp, Want: dns.AWithin(65535, s.Addresses()...)}}
+	checks := []headless.DNSCheck{{Query: tcp, Want: dns.AWithin(65535, s.Addresses()...)}}
 	for _, i := range s.Sample(max(n/10, 1)) {
-		checks = append(checks, framework.Check{Query: s.HostQuery(i, c.Zone), Want: dns.Exactly("A", s.Address(i))})
+		checks = append(checks, headless.DNSCheck{Query: s.HostQuery(i, c.Zone), Want: dns.Exactly("A", s.Address(i))})
 	}
-	answers, _, err := framework.AwaitDNS(ctx, framework.AwaitDNSInput{From: from, Checks: checks, Timeout: 5 * time.Minute})
+	answers, _, err := headless.AwaitDNS(ctx, headless.AwaitDNSInput{From: from, Checks: checks, Timeout: 5 * time.Minute})
 	if err != nil {
 		return res, err
 	}
 	res.AllServed = ms(time.Since(start))
 	a := answers[0]
 	res.TCP = AnswerSize{Records: len(a.Records), Bytes: a.Size, Truncated: a.Truncated, Transport: a.Transport}
-	after, err := framework.CoreDNSMemory(ctx, c.Client, from)
+	after, err := course.CoreDNSMemory(ctx, c.Client, from)
 	if err != nil {
 		return res, err
 	}
 	res.CoreDNSRSS, res.CoreDNSGrowth = mib(sum(after)), mib(sum(after)-sum(before))
 	var took []time.Duration
 	for k := range changes {
-		i, address := n/2, framework.SyntheticAddress(n+k)
+		i, address := n/2, synthetic.SyntheticAddress(n+k)
 		start := time.Now()
 		if err := s.Readdress(ctx, i, address); err != nil {
 			return res, err
 		}
-		if _, _, err := framework.AwaitAnswer(ctx, from, s.HostQuery(i, c.Zone), dns.Exactly("A", address), time.Minute); err != nil {
+		if _, _, err := headless.AwaitAnswer(ctx, from, s.HostQuery(i, c.Zone), dns.Exactly("A", address), time.Minute); err != nil {
 			return res, err
 		}
 		took = append(took, time.Since(start))

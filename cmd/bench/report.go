@@ -15,8 +15,10 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/headless-e2e/headless-e2e/e2e/framework"
+	"github.com/headless-e2e/headless-e2e/internal/course"
+	"github.com/headless-e2e/headless-e2e/internal/harness"
 	"github.com/headless-e2e/headless-e2e/pkg/dns"
+	"github.com/headless-e2e/headless-e2e/pkg/headless"
 )
 
 // Report is everything measured; it is also the JSON written to ARTIFACTS.
@@ -142,7 +144,7 @@ func corednsCache(ctx context.Context, c kubernetes.Interface) string {
 func printHeader(out io.Writer, r *Report) {
 	fmt.Fprintf(out, "\nheadless-bench: %s, namespace %s, zone %s\n", r.Cluster, r.Namespace, r.Zone)
 	fmt.Fprintf(out, "StatefulSet %s: podManagementPolicy %s, terminationGracePeriodSeconds %d, readiness probe every %ds\n",
-		framework.CourseStatefulSet, r.PodManagementPolicy, r.TerminationGracePeriodSeconds, r.ReadinessPeriodSeconds)
+		course.CourseStatefulSet, r.PodManagementPolicy, r.TerminationGracePeriodSeconds, r.ReadinessPeriodSeconds)
 	fmt.Fprintf(out, "CoreDNS: %s\n", r.CorednsCache)
 	fmt.Fprintf(out, "one DNS lookup through kubectl exec (the resolution of the times below): p50 %s, max %s\n\n", r.LookupRTT.P50, r.LookupRTT.Max)
 }
@@ -176,7 +178,7 @@ func printScale(out io.Writer, r *Report) {
 	if len(r.Scale) == 0 {
 		return
 	}
-	fqdn := dns.ServiceFQDN(framework.CourseService, r.Namespace, r.Zone)
+	fqdn := dns.ServiceFQDN(course.CourseService, r.Namespace, r.Zone)
 	fmt.Fprintf(out, "Scaling up from 3: time from the scale call; answers for %s\n", fqdn)
 	w := tabwriter.NewWriter(out, 0, 0, 3, ' ', 0)
 	fmt.Fprintln(w, "replicas\tall Ready\tall records served\tEndpointSlices\tudp, EDNS 1232, tcp on tc\tudp 512, no EDNS, no retry\tudp, EDNS, no retry\ttcp")
@@ -214,7 +216,7 @@ func writeJSON(dir string, r *Report) error {
 	return nil
 }
 
-func clusterName(conn *framework.Connection) string {
+func clusterName(conn *harness.Connection) string {
 	if conn.Cluster == nil {
 		return "existing cluster at " + conn.Kubeconfig
 	}
@@ -227,9 +229,9 @@ func clusterName(conn *framework.Connection) string {
 
 // describe reads what shapes the numbers: the StatefulSet's policies, CoreDNS's cache, and
 // the round trip of one lookup through exec (the resolution of every DNS time measured).
-func describe(ctx context.Context, c framework.Course, r *Report) error {
+func describe(ctx context.Context, c course.Course, r *Report) error {
 	r.Zone = c.Zone
-	sts, err := c.Client.AppsV1().StatefulSets(c.Namespace).Get(ctx, framework.CourseStatefulSet, metav1.GetOptions{})
+	sts, err := c.Client.AppsV1().StatefulSets(c.Namespace).Get(ctx, course.CourseStatefulSet, metav1.GetOptions{})
 	if err != nil {
 		return err
 	}
@@ -241,14 +243,14 @@ func describe(ctx context.Context, c framework.Course, r *Report) error {
 		r.ReadinessPeriodSeconds = p.PeriodSeconds
 	}
 	r.CorednsCache = corednsCache(ctx, c.Client)
-	from, err := c.From(ctx)
+	from, err := c.ClientFrom(ctx)
 	if err != nil {
 		return err
 	}
 	var rtts []time.Duration
 	for range 5 {
 		start := time.Now()
-		if _, err := from.Ask(ctx, dns.Query{Name: c.HostFQDN(framework.CourseStatefulSet + "-0")}); err != nil {
+		if _, err := from.Ask(ctx, dns.Query{Name: c.HostFQDN(course.CourseStatefulSet + "-0")}); err != nil {
 			return err
 		}
 		rtts = append(rtts, time.Since(start))
@@ -259,7 +261,7 @@ func describe(ctx context.Context, c framework.Course, r *Report) error {
 
 // answerSizes asks the Service name four ways: as resolvers do (UDP, EDNS, TCP on
 // truncation), plain 512-byte UDP, UDP with EDNS but no retry, and TCP alone.
-func answerSizes(ctx context.Context, from framework.From, fqdn string, res *ScaleResult) error {
+func answerSizes(ctx context.Context, from headless.From, fqdn string, res *ScaleResult) error {
 	for into, q := range map[*AnswerSize]dns.Query{
 		&res.Default:  {Name: fqdn},
 		&res.PlainUDP: {Name: fqdn, NoEDNS: true, NoTCPRetry: true},

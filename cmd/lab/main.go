@@ -26,9 +26,12 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/headless-e2e/headless-e2e/e2e/framework"
+	"github.com/headless-e2e/headless-e2e/internal/course"
+	"github.com/headless-e2e/headless-e2e/internal/harness"
+	"github.com/headless-e2e/headless-e2e/internal/resolvers"
 	"github.com/headless-e2e/headless-e2e/internal/versions"
 	"github.com/headless-e2e/headless-e2e/pkg/dns"
+	"github.com/headless-e2e/headless-e2e/pkg/headless"
 )
 
 // namespace is where the lab applies the course (kubectl's default).
@@ -59,7 +62,7 @@ func run(ctx context.Context, args []string) error {
 		}
 		return err
 	case "snapshot":
-		pods, err := course.ReadyPods(ctx)
+		pods, err := course.AwaitReadyPods(ctx)
 		if err != nil {
 			return err
 		}
@@ -76,31 +79,31 @@ func run(ctx context.Context, args []string) error {
 	return fmt.Errorf("unknown verb %q: want await, snapshot, summary or jvm", args[0])
 }
 
-func connect(ctx context.Context) (framework.Course, error) {
+func connect(ctx context.Context) (course.Course, error) {
 	kubeconfig := os.Getenv("KUBECONFIG")
 	if kubeconfig == "" {
-		return framework.Course{}, errors.New("KUBECONFIG is not set: run through make lab")
+		return course.Course{}, errors.New("KUBECONFIG is not set: run through make lab")
 	}
 	// The lab has brought its cluster up already: connect as to an existing one.
-	conn, err := framework.Connect(ctx, framework.Settings{UseExisting: true, Kubeconfig: kubeconfig}, versions.Versions{}, os.Stderr)
+	conn, err := harness.Connect(ctx, harness.Settings{UseExisting: true, Kubeconfig: kubeconfig}, versions.Versions{}, os.Stderr)
 	if err != nil {
-		return framework.Course{}, err
+		return course.Course{}, err
 	}
 	c := conn.Course(namespace)
-	from, err := c.From(ctx)
+	from, err := c.ClientFrom(ctx)
 	if err != nil {
 		return c, err
 	}
-	c.Zone, err = framework.Zone(ctx, from)
+	c.Zone, err = headless.Zone(ctx, from)
 	return c, err
 }
 
-func readSnapshot(snapshot string) ([]framework.PodAddr, error) {
+func readSnapshot(snapshot string) ([]headless.PodAddr, error) {
 	data, err := os.ReadFile(snapshot)
 	if err != nil {
 		return nil, err
 	}
-	var before []framework.PodAddr
+	var before []headless.PodAddr
 	if err := json.Unmarshal(data, &before); err != nil {
 		return nil, fmt.Errorf("%s: %w", snapshot, err)
 	}
@@ -109,7 +112,7 @@ func readSnapshot(snapshot string) ([]framework.PodAddr, error) {
 
 // jvm tells the learner what the Java client, started before the delete, made of the
 // replacement: its lookups of hello-kubernetes-0, old IP or new, from its own output.
-func jvm(ctx context.Context, c framework.Course, file, snapshot string) error {
+func jvm(ctx context.Context, c course.Course, file, snapshot string) error {
 	before, err := readSnapshot(snapshot)
 	if err != nil {
 		return err
@@ -119,7 +122,7 @@ func jvm(ctx context.Context, c framework.Course, file, snapshot string) error {
 		return err
 	}
 	defer f.Close()
-	lookups, err := framework.ParseLookups(f)
+	lookups, err := resolvers.ParseLookups(f)
 	if err != nil {
 		return fmt.Errorf("%s: %w", file, err)
 	}
@@ -127,7 +130,7 @@ func jvm(ctx context.Context, c framework.Course, file, snapshot string) error {
 		return fmt.Errorf("the Java client printed no lookup (%s)", file)
 	}
 	pod, _, _ := strings.Cut(lookups[0].Name, ".")
-	var old framework.PodAddr
+	var old headless.PodAddr
 	for _, p := range before {
 		if p.Name == pod {
 			old = p
@@ -163,7 +166,7 @@ func jvm(ctx context.Context, c framework.Course, file, snapshot string) error {
 }
 
 // summary is the lab's last table and its verdict: same names, new IPs.
-func summary(ctx context.Context, c framework.Course, snapshot string) error {
+func summary(ctx context.Context, c course.Course, snapshot string) error {
 	before, err := readSnapshot(snapshot)
 	if err != nil {
 		return err
@@ -171,15 +174,15 @@ func summary(ctx context.Context, c framework.Course, snapshot string) error {
 	if _, err := c.Restore(ctx, nil); err != nil {
 		return err
 	}
-	after, err := c.ReadyPods(ctx)
+	after, err := c.AwaitReadyPods(ctx)
 	if err != nil {
 		return err
 	}
-	from, err := c.From(ctx)
+	from, err := c.ClientFrom(ctx)
 	if err != nil {
 		return err
 	}
-	now := map[string]framework.PodAddr{}
+	now := map[string]headless.PodAddr{}
 	for _, p := range after {
 		now[p.Name] = p
 	}
@@ -188,7 +191,7 @@ func summary(ctx context.Context, c framework.Course, snapshot string) error {
 	fmt.Fprintln(w, "POD\tOLD IP\tNEW IP\tNAME FOLLOWED")
 	for _, old := range before {
 		p := now[old.Name]
-		a, err := from.Ask(ctx, dns.Query{Name: old.Name + "." + framework.CourseService, Search: true})
+		a, err := from.Ask(ctx, dns.Query{Name: old.Name + "." + course.CourseService, Search: true})
 		if err == nil {
 			err = dns.Exactly("A", p.IP)(a)
 		}
@@ -202,9 +205,9 @@ func summary(ctx context.Context, c framework.Course, snapshot string) error {
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", old.Name, old.IP, p.IP, followed)
 	}
 	_ = w.Flush()
-	a, err := from.Ask(ctx, dns.Query{Name: framework.CourseService, Search: true})
+	a, err := from.Ask(ctx, dns.Query{Name: course.CourseService, Search: true})
 	if err == nil {
-		err = dns.Exactly("A", framework.IPs(after)...)(a)
+		err = dns.Exactly("A", headless.IPs(after)...)(a)
 	}
 	if err != nil {
 		problems = append(problems, err)
@@ -212,6 +215,6 @@ func summary(ctx context.Context, c framework.Course, snapshot string) error {
 	if err := errors.Join(problems...); err != nil {
 		return fmt.Errorf("a name did not follow its pod: %w", err)
 	}
-	fmt.Printf("lab: every name followed its pod, and %s answers exactly the new IPs %v\n", framework.CourseService, framework.IPs(after))
+	fmt.Printf("lab: every name followed its pod, and %s answers exactly the new IPs %v\n", course.CourseService, headless.IPs(after))
 	return nil
 }

@@ -291,7 +291,7 @@ func (c *Cluster) CollectLogs(dir string) error { return c.provider.CollectLogs(
 // DOCKER_HOST, no permission on the socket).
 func dockerSays(err error) string {
 	if re := kindexec.RunErrorForError(err); re != nil && len(re.Output) > 0 {
-		return lastLine(string(re.Output))
+		return LastLine(string(re.Output))
 	}
 	return err.Error()
 }

@@ -63,9 +63,10 @@ func (s Settings) Options(repoRoot string, v versions.Versions) []Option {
 
 type pullError struct{ out string }
 
-func (e *pullError) Error() string { return "docker pull: " + lastLine(e.out) }
+func (e *pullError) Error() string { return "docker pull: " + LastLine(e.out) }
 
-func lastLine(s string) string {
+// LastLine is the last line of a command's output: where docker and kind name the cause.
+func LastLine(s string) string {
 	s = strings.TrimSpace(s)
 	return s[strings.LastIndex(s, "\n")+1:]
 }

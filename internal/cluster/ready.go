@@ -7,13 +7,13 @@ import (
 	"strings"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/headless-e2e/headless-e2e/pkg/headless"
 	"github.com/headless-e2e/headless-e2e/pkg/poll"
 )
 
@@ -62,20 +62,9 @@ func WaitReady(ctx context.Context, kubeconfig string, timeout time.Duration) er
 			if err != nil {
 				return false, strings.Join(states, ", "), fmt.Errorf("kube-system/coredns: %w", err)
 			}
-			available, state, err := CoreDNSAvailable(dns)
+			available, state, err := headless.CoreDNSAvailable(dns)
 			return allReady && available, strings.Join(append(states, state), ", "), err
 		})
-}
-
-// CoreDNSAvailable reads the coredns Deployment: available when every replica is. A
-// Deployment scaled to zero never becomes available by waiting, so that is a poll.Stop error
-// with the command that heals it.
-func CoreDNSAvailable(d *appsv1.Deployment) (bool, string, error) {
-	state := fmt.Sprintf("coredns available %d/%d", d.Status.AvailableReplicas, d.Status.Replicas)
-	if d.Spec.Replicas != nil && *d.Spec.Replicas == 0 {
-		return false, state, poll.Stop(fmt.Errorf("CoreDNS is scaled to zero (kube-system/coredns spec.replicas 0), so no name in the cluster resolves: kubectl -n kube-system scale deployment coredns --replicas=2"))
-	}
-	return d.Status.Replicas > 0 && d.Status.AvailableReplicas == d.Status.Replicas && d.Status.UpdatedReplicas == d.Status.Replicas, state, nil
 }
 
 func nodeReady(n corev1.Node) bool {

@@ -1,0 +1,38 @@
+package course
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/headless-e2e/headless-e2e/pkg/dns"
+)
+
+// After convergence every answer that is not exactly right fails, whatever it is: the old IP,
+// NXDOMAIN, an empty answer, an exec error. Before convergence an old IP is expected.
+func TestCountAnswersFailsEverythingNotExactAfterConvergence(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	at := func(s float64) time.Time { return t0.Add(time.Duration(s * float64(time.Second))) }
+	want := dns.Exactly("A", "10.0.0.9")
+	ans := func(rcode string, ips ...string) dns.Answer {
+		a := dns.Answer{Name: "n.", Rcode: rcode, Query: dns.Query{Name: "n."}}
+		for _, ip := range ips {
+			a.Records = append(a.Records, dns.Record{Name: "n.", Type: "A", Data: ip})
+		}
+		return a
+	}
+	judged := func(at time.Time, a dns.Answer) QueryLog { return QueryLog{At: at, Answer: a} }
+	log := []QueryLog{
+		judged(at(0.1), ans("NOERROR", "10.0.0.1")),             // old, before convergence
+		judged(at(0.5), ans("NOERROR", "10.0.0.9")),             // new, before
+		judged(at(1.0), ans("NOERROR", "10.0.0.9")),             // right, after
+		judged(at(1.2), ans("NOERROR", "10.0.0.9", "10.0.0.1")), // stale after
+		judged(at(1.3), ans("NXDOMAIN")),                        // no such name after
+		judged(at(1.4), ans("NOERROR")),                         // empty after
+		{At: at(1.5), Err: errors.New("exec failed")},
+	}
+	r := CountAnswers(log, map[string]dns.Want{"n.": want}, []string{"10.0.0.1"}, at(1.0))
+	if r.Queries != 7 || r.StaleBefore != 1 || r.AfterConvergence != 5 || r.Failed != 4 || r.Stale != 1 || r.NXDomain != 1 || r.Empty != 1 || r.ExecErrors != 1 || len(r.Examples) != 4 {
+		t.Fatalf("CountAnswers = %+v", r)
+	}
+}

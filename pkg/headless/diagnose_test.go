@@ -1,0 +1,90 @@
+package headless
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes/fake"
+
+	"github.com/headless-e2e/headless-e2e/pkg/poll"
+)
+
+// Each usual cause is named, and those that waiting cannot heal stop the wait.
+func TestDiagnoseServiceNamesTheRootCause(t *testing.T) {
+	const ns = "lab"
+	two, zero := int32(2), int32(0)
+	coredns := func(replicas *int32, available int32) *appsv1.Deployment {
+		return &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "coredns", Namespace: "kube-system"}, Spec: appsv1.DeploymentSpec{Replicas: replicas},
+			Status: appsv1.DeploymentStatus{Replicas: *replicas, AvailableReplicas: available, UpdatedReplicas: *replicas}}
+	}
+	service := func(clusterIP string) *corev1.Service {
+		return &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "headless-demo", Namespace: ns},
+			Spec: corev1.ServiceSpec{ClusterIP: clusterIP, ClusterIPs: []string{clusterIP}, Type: corev1.ServiceTypeClusterIP, Selector: map[string]string{"app": "hello"}}}
+	}
+	pod := func(name string, ready bool) *corev1.Pod {
+		status := corev1.ConditionFalse
+		if ready {
+			status = corev1.ConditionTrue
+		}
+		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: map[string]string{"app": "hello"}},
+			Status: corev1.PodStatus{Phase: corev1.PodRunning, Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: status}}}}
+	}
+	sts := func(serviceName string) *appsv1.StatefulSet {
+		return &appsv1.StatefulSet{ObjectMeta: metav1.ObjectMeta{Name: "hello", Namespace: ns},
+			Spec: appsv1.StatefulSetSpec{ServiceName: serviceName, Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "hello"}}}}}
+	}
+	cases := []struct {
+		name    string
+		objects []runtime.Object
+		want    string // "" means no cause
+		stop    bool
+	}{
+		{"healthy", []runtime.Object{coredns(&two, 2), service("None"), sts("headless-demo"), pod("hello-0", true)}, "", false},
+		{"no Service", []runtime.Object{coredns(&two, 2)}, "Service lab/headless-demo does not exist", true},
+		{"cluster IP", []runtime.Object{coredns(&two, 2), service("10.96.0.7")}, "is not headless: spec.clusterIP is \"10.96.0.7\"", true},
+		{"CoreDNS scaled to zero", []runtime.Object{coredns(&zero, 0), service("None")}, "CoreDNS is scaled to zero", true},
+		{"CoreDNS not available", []runtime.Object{coredns(&two, 0), service("None")}, "CoreDNS is not Available (coredns available 0/2)", false},
+		{"selector matches nothing", []runtime.Object{coredns(&two, 2), service("None"), &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "x", Namespace: ns, Labels: map[string]string{"app": "other"}}}},
+			"selector app=hello matches no pod in lab; its pods carry {app=other}", true},
+		{"serviceName points elsewhere", []runtime.Object{coredns(&two, 2), service("None"), sts("other"), pod("hello-0", true)},
+			`StatefulSet hello has serviceName "other", not "headless-demo"`, true},
+		{"no pod ready", []runtime.Object{coredns(&two, 2), service("None"), sts("headless-demo"), pod("hello-0", false)}, "no ready endpoint", false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			err := DiagnoseService(context.Background(), DiagnoseInput{Client: fake.NewSimpleClientset(c.objects...), Namespace: ns, Service: "headless-demo"})
+			if c.want == "" {
+				if err != nil {
+					t.Fatalf("want no cause, got %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), c.want) || poll.IsStop(err) != c.stop {
+				t.Fatalf("want %q (stop %v), got %v (stop %v)", c.want, c.stop, err, poll.IsStop(err))
+			}
+		})
+	}
+}
+
+// CoreDNS scaled to zero cannot heal by waiting: the wait must end at once, saying so.
+func TestCoreDNSScaledToZeroStopsTheWait(t *testing.T) {
+	zero, two := int32(0), int32(2)
+	d := &appsv1.Deployment{Spec: appsv1.DeploymentSpec{Replicas: &zero}}
+	_, state, err := CoreDNSAvailable(d)
+	if err == nil || !strings.Contains(err.Error(), "CoreDNS is scaled to zero") || state != "coredns available 0/0" {
+		t.Fatalf("state %q, err %v", state, err)
+	}
+	d = &appsv1.Deployment{Spec: appsv1.DeploymentSpec{Replicas: &two}, Status: appsv1.DeploymentStatus{Replicas: 2, AvailableReplicas: 1, UpdatedReplicas: 2}}
+	if ok, state, err := CoreDNSAvailable(d); ok || err != nil || state != "coredns available 1/2" {
+		t.Fatalf("1/2: %v %q %v", ok, state, err)
+	}
+	d.Status.AvailableReplicas = 2
+	if ok, _, err := CoreDNSAvailable(d); !ok || err != nil {
+		t.Fatalf("2/2: %v %v", ok, err)
+	}
+}
