@@ -2,10 +2,12 @@ package course
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/headless-e2e/headless-e2e/pkg/dns"
+	"github.com/headless-e2e/headless-e2e/pkg/headless"
 )
 
 // After convergence every answer that is not exactly right fails, whatever it is: the old IP,
@@ -34,5 +36,18 @@ func TestCountAnswersFailsEverythingNotExactAfterConvergence(t *testing.T) {
 	r := CountAnswers(log, map[string]dns.Want{"n.": want}, []string{"10.0.0.1"}, at(1.0))
 	if r.Queries != 7 || r.StaleBefore != 1 || r.AfterConvergence != 5 || r.Failed != 4 || r.Stale != 1 || r.NXDomain != 1 || r.Empty != 1 || r.ExecErrors != 1 || len(r.Examples) != 4 {
 		t.Fatalf("CountAnswers = %+v", r)
+	}
+}
+
+// A hold window's failures are timed from the window's start: "at +300ms", not from the zero
+// time (which printed "+2562047h47m16.854s" and counted nothing as before the window).
+func TestHoldVerdictTimesAnswersFromTheWindowStart(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	h := &Hold{in: HoldInput{Window: time.Second, Before: []headless.PodAddr{{Name: "n", IP: "10.0.0.1"}}},
+		want: map[string]dns.Want{"n.": dns.Exactly("A", "10.0.0.9")}, started: t0}
+	old := dns.Answer{Name: "n.", Rcode: "NOERROR", Query: dns.Query{Name: "n."}, Records: []dns.Record{{Name: "n.", Type: "A", Data: "10.0.0.1"}}}
+	summary, err := h.judge([]QueryLog{{At: t0.Add(300 * time.Millisecond), Answer: old}})
+	if err == nil || !strings.Contains(err.Error(), "at +300ms:") || !strings.Contains(summary, "1 failed (1 stale") {
+		t.Fatalf("summary %q, err %v: want the stale answer at +300ms", summary, err)
 	}
 }

@@ -147,10 +147,11 @@ type HoldInput struct {
 // end and judges every answer. Between the two, other checks can run: the window is a fixed
 // wait, so nothing should wait for it that need not.
 type Hold struct {
-	in    HoldInput
-	want  map[string]dns.Want
-	q     *Querier
-	until time.Time
+	in      HoldInput
+	want    map[string]dns.Want
+	q       *Querier
+	started time.Time // every answer from here on must be exactly right
+	until   time.Time
 }
 
 // StartHold asks for the service name and every pod name, over and over, until Verdict.
@@ -167,7 +168,8 @@ func StartHold(ctx context.Context, in HoldInput) (*Hold, error) {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	return &Hold{in: in, want: want, q: StartQuerier(ctx, in.From, names), until: time.Now().Add(in.Window)}, nil
+	now := time.Now()
+	return &Hold{in: in, want: want, q: StartQuerier(ctx, in.From, names), started: now, until: now.Add(in.Window)}, nil
 }
 
 // Verdict waits for the end of the window and fails if any answer was not exactly the current
@@ -178,7 +180,12 @@ func (h *Hold) Verdict(ctx context.Context) (string, error) {
 	case <-ctx.Done():
 	case <-time.After(time.Until(h.until)):
 	}
-	report := CountAnswers(h.q.Stop(), h.want, headless.IPs(h.in.Before), time.Time{})
+	return h.judge(h.q.Stop())
+}
+
+// judge is Verdict's judgement of the answers the window saw, timed from its start.
+func (h *Hold) judge(log []QueryLog) (string, error) {
+	report := CountAnswers(log, h.want, headless.IPs(h.in.Before), h.started)
 	summary := fmt.Sprintf("hold window %s: %s", h.in.Window, report)
 	if report.Failed > 0 || report.AfterConvergence == 0 {
 		return summary, fmt.Errorf("%s:\n%s", summary, strings.Join(report.Examples, "\n"))

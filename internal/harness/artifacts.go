@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -118,7 +119,9 @@ func writeYAML(path string, obj runtime.Object, trailer string) error {
 		return err
 	}
 	if trailer != "" {
-		data = append(data, []byte("\n# --- events and logs ---\n# "+trailer)...)
+		// Every line a comment, so the file stays the object's YAML.
+		comment := "# " + strings.ReplaceAll(strings.TrimRight(trailer, "\n"), "\n", "\n# ")
+		data = append(data, []byte("\n# --- events and logs ---\n"+comment+"\n")...)
 	}
 	return os.WriteFile(path, data, 0o644)
 }
