@@ -88,7 +88,7 @@ func TestFaults(t *testing.T) {
 			start := time.Now()
 			out, err := exec.CommandContext(ctx, "docker", "restart", node).CombinedOutput()
 			g.Expect(err).NotTo(HaveOccurred(), "docker restart %s: %s", node, out)
-			g.Expect(kube.WaitStartedAfter(ctx, suite.Client(), suite.Namespace(), onNode, start, 3*time.Minute)).To(Succeed())
+			g.Expect(kube.WaitStartedAfter(ctx, kube.WaitStartedInput{Client: suite.Client(), Namespace: suite.Namespace(), Pods: onNode, Since: start, Timeout: 3 * time.Minute})).To(Succeed())
 			for _, w := range []headless.WaitPodsInput{{Selector: course.CourseSelector, Count: course.CourseReplicas}, {Selector: course.ClientSelector, Count: 1}} {
 				w.Client, w.Namespace, w.Timeout = suite.Client(), suite.Namespace(), 3*time.Minute
 				_, err = headless.WaitPodsReady(ctx, w)

@@ -49,8 +49,18 @@ type CrossNodeInput struct {
 	Timeout        time.Duration
 }
 
+func (in CrossNodeInput) validate() error {
+	if in.Client == nil || in.Exec == nil || in.Namespace == "" || in.Timeout <= 0 {
+		return fmt.Errorf("CrossNodeInput needs Client, Exec, Namespace and a Timeout > 0 (got %q, %s)", in.Namespace, in.Timeout)
+	}
+	return nil
+}
+
 // CheckCrossNode returns one line per pair checked, and the first failure.
 func CheckCrossNode(ctx context.Context, in CrossNodeInput) ([]string, error) {
+	if err := in.validate(); err != nil {
+		return nil, err
+	}
 	if len(in.Nodes) < 2 {
 		return nil, fmt.Errorf("cross-node check needs 2 nodes, have %v", in.Nodes)
 	}

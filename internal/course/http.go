@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -77,11 +78,24 @@ type RequestsInput struct {
 	URLs []string
 }
 
+func (in RequestsInput) validate() error {
+	if err := in.From.Validate(); err != nil {
+		return err
+	}
+	if len(in.URLs) == 0 {
+		return errors.New("RequestsInput.URLs is empty: nothing to request")
+	}
+	return nil
+}
+
 // Requests sends the GETs with one curl process, each on a fresh connection ("Connection:
 // close"): kube-proxy picks a backend per connection, and a kept-alive connection would pin
 // every request to the first pod. A failed request is a Reply with Code 0, not an error;
 // errors are for the batch not running or its output not matching the URLs.
 func Requests(ctx context.Context, in RequestsInput) ([]Reply, error) {
+	if err := in.validate(); err != nil {
+		return nil, err
+	}
 	args := append([]string{"curl", "-sS", "--connect-timeout", "2", "--max-time", "5", "-H", "Connection: close", "-w", curlWriteOut}, in.URLs...)
 	stdout, stderr, err := in.From.Run(ctx, args...)
 	replies, perr := ParseCurlReplies(stdout)
@@ -196,9 +210,22 @@ type AwaitReplyInput struct {
 	Timeout time.Duration
 }
 
+func (in AwaitReplyInput) validate() error {
+	if err := in.From.Validate(); err != nil {
+		return err
+	}
+	if in.URL == "" || in.Timeout <= 0 {
+		return fmt.Errorf("AwaitReplyInput needs URL and a Timeout > 0 (got %q, %s)", in.URL, in.Timeout)
+	}
+	return nil
+}
+
 // AwaitReply polls the URL until a 200 comes (a new Service's rules reach kube-proxy a little
 // after the Service exists); on timeout the error says what the last try got.
 func AwaitReply(ctx context.Context, in AwaitReplyInput) error {
+	if err := in.validate(); err != nil {
+		return err
+	}
 	return poll.Until(ctx, poll.Input{What: "GET " + in.URL, Timeout: in.Timeout, Interval: 200 * time.Millisecond}, func(ctx context.Context) (bool, string, error) {
 		replies, err := Requests(ctx, RequestsInput{From: in.From, URLs: []string{in.URL}})
 		if err != nil {

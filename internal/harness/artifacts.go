@@ -28,10 +28,20 @@ type ArtifactsInput struct {
 	NodeLogsTimeout time.Duration
 }
 
+func (in ArtifactsInput) validate() error {
+	if in.Client == nil || in.Namespace == "" || in.Dir == "" {
+		return fmt.Errorf("ArtifactsInput needs Client, Namespace and Dir (got %q, %q)", in.Namespace, in.Dir)
+	}
+	return nil
+}
+
 // CollectArtifacts writes what one needs to debug a failed run: the namespace's pods (with
 // events and logs), Service, Endpoints and EndpointSlices; CoreDNS's Corefile and logs; and
 // kind's node logs. It keeps going past errors and returns the first.
 func CollectArtifacts(ctx context.Context, in ArtifactsInput) error {
+	if err := in.validate(); err != nil {
+		return err
+	}
 	if in.NodeLogsTimeout == 0 {
 		in.NodeLogsTimeout = time.Minute
 	}

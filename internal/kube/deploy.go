@@ -34,8 +34,18 @@ type DeployInput struct {
 	Mutate func(k8s.Object)
 }
 
+func (in DeployInput) validate() error {
+	if in.Resources == nil || in.Namespace == "" || in.Manifests == nil || in.Pattern == "" {
+		return fmt.Errorf("DeployInput needs Resources, Namespace, Manifests and Pattern (got %q, %q)", in.Namespace, in.Pattern)
+	}
+	return nil
+}
+
 // Deploy creates every object of the manifests in the namespace.
 func Deploy(ctx context.Context, in DeployInput) error {
+	if err := in.validate(); err != nil {
+		return err
+	}
 	return decoder.DecodeEachFile(ctx, in.Manifests, in.Pattern, func(ctx context.Context, obj k8s.Object) error {
 		obj.SetNamespace(in.Namespace)
 		if spec := podSpec(obj); spec != nil {
@@ -67,10 +77,30 @@ func podSpec(obj k8s.Object) *corev1.PodSpec {
 	return nil
 }
 
+// WaitStartedInput names pods that must have started again after a moment (a node restart).
+type WaitStartedInput struct {
+	Client    kubernetes.Interface
+	Namespace string
+	Pods      []string
+	Since     time.Time // every container started at or after this
+	Timeout   time.Duration
+}
+
+func (in WaitStartedInput) validate() error {
+	if in.Client == nil || in.Namespace == "" || len(in.Pods) == 0 || in.Since.IsZero() || in.Timeout <= 0 {
+		return fmt.Errorf("WaitStartedInput needs Client, Namespace, Pods, Since and a Timeout > 0 (got %q, %v, %s, %s)", in.Namespace, in.Pods, in.Since, in.Timeout)
+	}
+	return nil
+}
+
 // WaitStartedAfter waits until every named pod is Ready with all its containers started at
-// or after since. After a node restart the API keeps showing the pods' old, Ready status
+// or after Since. After a node restart the API keeps showing the pods' old, Ready status
 // until the kubelet has re-synced them, so "Ready" alone would read pre-restart state.
-func WaitStartedAfter(ctx context.Context, c kubernetes.Interface, namespace string, pods []string, since time.Time, timeout time.Duration) error {
+func WaitStartedAfter(ctx context.Context, in WaitStartedInput) error {
+	if err := in.validate(); err != nil {
+		return err
+	}
+	c, namespace, pods, since, timeout := in.Client, in.Namespace, in.Pods, in.Since, in.Timeout
 	cutoff := since.Truncate(time.Second) // API times have second precision
 	return poll.Until(ctx, poll.Input{What: fmt.Sprintf("pods %v restarted after %s and Ready", pods, since.Format(time.TimeOnly)), Timeout: timeout, Interval: 200 * time.Millisecond},
 		func(ctx context.Context) (bool, string, error) {

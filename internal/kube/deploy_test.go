@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+
+	"sigs.k8s.io/e2e-framework/klient/k8s/resources"
 )
 
 // A manifest that does not parse must fail Deploy before anything reaches a cluster, with an
@@ -36,7 +38,7 @@ func TestDeployNamesTheManifestThatDoesNotParse(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			fsys := fstest.MapFS{tc.file: &fstest.MapFile{Data: []byte(tc.yaml)}}
-			err := Deploy(context.Background(), DeployInput{Manifests: fsys, Pattern: "headless/*.yaml", Namespace: "ns"})
+			err := Deploy(context.Background(), DeployInput{Resources: &resources.Resources{}, Manifests: fsys, Pattern: "headless/*.yaml", Namespace: "ns"})
 			if err == nil {
 				t.Fatalf("Deploy accepted a manifest that does not parse:\n%s", tc.yaml)
 			}

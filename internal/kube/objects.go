@@ -42,10 +42,23 @@ type ReadinessInput struct {
 	Timeout time.Duration
 }
 
+func (in ReadinessInput) validate() error {
+	if err := in.From.Validate(); err != nil {
+		return err
+	}
+	if in.Client == nil || len(in.Pods) == 0 || in.Port == 0 || in.Timeout <= 0 {
+		return fmt.Errorf("ReadinessInput needs Client, Pods, Port and a Timeout > 0 (got %d pods, port %d, %s)", len(in.Pods), in.Port, in.Timeout)
+	}
+	return nil
+}
+
 // SetReadiness posts /admin/ready or /admin/unready to each pod, then waits until the
 // kubelet's readiness probe has set each pod's Ready condition to match. The pods keep their
 // UID and IP: readiness is flipped, nothing restarts, so DNS changes for that reason alone.
 func SetReadiness(ctx context.Context, in ReadinessInput) error {
+	if err := in.validate(); err != nil {
+		return err
+	}
 	action := "unready"
 	if in.Ready {
 		action = "ready"
@@ -90,10 +103,20 @@ type ScaleInput struct {
 	Timeout     time.Duration
 }
 
+func (in ScaleInput) validate() error {
+	if in.Client == nil || in.Namespace == "" || in.StatefulSet == "" || in.Selector == "" || in.Replicas < 0 || in.Timeout <= 0 {
+		return fmt.Errorf("ScaleInput needs Client, Namespace, StatefulSet, Selector, Replicas >= 0 and a Timeout > 0 (got %q, %q, %q, %d, %s)", in.Namespace, in.StatefulSet, in.Selector, in.Replicas, in.Timeout)
+	}
+	return nil
+}
+
 // Scale sets the replicas and waits until exactly that many pods exist, all Ready (scaling
 // down: until the removed pods are gone, not merely terminating). It returns the Ready pods
 // and the time from the scale call.
 func Scale(ctx context.Context, in ScaleInput) ([]headless.PodAddr, time.Duration, error) {
+	if err := in.validate(); err != nil {
+		return nil, 0, err
+	}
 	start := time.Now()
 	patch := fmt.Sprintf(`{"spec":{"replicas":%d}}`, in.Replicas)
 	if _, err := in.Client.AppsV1().StatefulSets(in.Namespace).Patch(ctx, in.StatefulSet, types.MergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
@@ -190,9 +213,19 @@ type NamespaceInput struct {
 	Timeout time.Duration // for deletion
 }
 
+func (in NamespaceInput) validate() error {
+	if in.Client == nil || in.Name == "" {
+		return fmt.Errorf("NamespaceInput needs Client and Name (got %q)", in.Name)
+	}
+	return nil
+}
+
 // CreateRestrictedNamespace creates a namespace enforcing Pod Security "restricted", as the
 // suite's own is.
 func CreateRestrictedNamespace(ctx context.Context, in NamespaceInput) error {
+	if err := in.validate(); err != nil {
+		return err
+	}
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: in.Name, Labels: map[string]string{
 		"pod-security.kubernetes.io/enforce": "restricted",
 		"pod-security.kubernetes.io/warn":    "restricted",
@@ -206,6 +239,9 @@ func CreateRestrictedNamespace(ctx context.Context, in NamespaceInput) error {
 
 // DeleteNamespace deletes the namespace (absent is fine) and waits until it is gone.
 func DeleteNamespace(ctx context.Context, in NamespaceInput) error {
+	if err := in.validate(); err != nil {
+		return err
+	}
 	if err := StartNamespaceDeletion(ctx, in.Client, in.Name); err != nil {
 		return err
 	}
@@ -296,8 +332,18 @@ type ClientPodInput struct {
 	Timeout   time.Duration
 }
 
+func (in ClientPodInput) validate() error {
+	if in.Client == nil || in.Namespace == "" || in.Name == "" || in.Timeout <= 0 {
+		return fmt.Errorf("ClientPodInput needs Client, Namespace, Name and a Timeout > 0 (got %q, %q, %s)", in.Namespace, in.Name, in.Timeout)
+	}
+	return nil
+}
+
 // RunClientPod creates the pod and waits until it is the one Ready pod its labels select.
 func RunClientPod(ctx context.Context, in ClientPodInput) error {
+	if err := in.validate(); err != nil {
+		return err
+	}
 	p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: in.Name, Namespace: in.Namespace, Labels: in.Template.Labels}, Spec: *in.Template.Spec.DeepCopy()}
 	if len(p.Labels) == 0 {
 		return errors.New("client pod template has no labels to find the pod by")

@@ -44,6 +44,13 @@ type SyntheticInput struct {
 	PerSlice  int // at most this many endpoints a slice; 0 is 100, the controller's default
 }
 
+func (in SyntheticInput) validate() error {
+	if in.Client == nil || in.Namespace == "" || in.Service == "" {
+		return fmt.Errorf("SyntheticInput needs Client, Namespace and Service (got %q, %q)", in.Namespace, in.Service)
+	}
+	return nil
+}
+
 // Synthetic is such a Service, as written.
 type Synthetic struct {
 	SyntheticInput
@@ -57,6 +64,9 @@ const SyntheticPort = 8080
 // CreateSynthetic creates the Service and its EndpointSlices, every endpoint ready with a
 // hostname; the slices are written side by side (a 10,000-endpoint Service is 100 of them).
 func CreateSynthetic(ctx context.Context, in SyntheticInput) (*Synthetic, error) {
+	if err := in.validate(); err != nil {
+		return nil, err
+	}
 	if in.PerSlice == 0 {
 		in.PerSlice = 100
 	}
