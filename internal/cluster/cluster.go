@@ -251,7 +251,7 @@ func Down(ctx context.Context, opts ...Option) error {
 	p := kindcluster.NewProvider(kindcluster.ProviderWithDocker(), kindcluster.ProviderWithLogger(o.logger))
 	// A run stopped by a second Ctrl-C in its teardown leaves dockerd removing its nodes, and
 	// `docker rm` of a node being removed fails: while docker still lists nodes, ask again.
-	err := poll.Until(ctx, poll.Input{What: fmt.Sprintf("deleting kind cluster %q", o.name), Timeout: time.Minute, Interval: time.Second},
+	err := poll.Retry(ctx, poll.Input{What: fmt.Sprintf("deleting kind cluster %q", o.name), Timeout: time.Minute, Interval: time.Second},
 		func(context.Context) (bool, string, error) {
 			err := p.Delete(o.name, o.kubeconfig)
 			if err == nil {

@@ -44,7 +44,7 @@ func WaitReady(ctx context.Context, kubeconfig string, timeout time.Duration) er
 	if err != nil {
 		return err
 	}
-	return poll.Until(ctx, poll.Input{What: "waiting for every node Ready and CoreDNS Available", Timeout: timeout, Interval: 250 * time.Millisecond},
+	return poll.Retry(ctx, poll.Input{What: "waiting for every node Ready and CoreDNS Available", Timeout: timeout, Interval: 250 * time.Millisecond},
 		func(ctx context.Context) (bool, string, error) {
 			nodes, err := cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
 			if err != nil {

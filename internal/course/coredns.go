@@ -41,7 +41,7 @@ func ReplaceCoreDNS(ctx context.Context, client kubernetes.Interface, timeout ti
 			return old, nil, fmt.Errorf("deleting CoreDNS pod %s: %w", p.Name, err)
 		}
 	}
-	err = poll.Until(ctx, poll.Input{What: fmt.Sprintf("the %d CoreDNS pods %v gone and as many new ones Ready", len(old), headless.Names(old)), Timeout: timeout, Interval: 200 * time.Millisecond},
+	err = poll.Retry(ctx, poll.Input{What: fmt.Sprintf("the %d CoreDNS pods %v gone and as many new ones Ready", len(old), headless.Names(old)), Timeout: timeout, Interval: 200 * time.Millisecond},
 		func(ctx context.Context) (bool, string, error) {
 			list, err := client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: CoreDNSSelector})
 			if err != nil {

@@ -226,7 +226,7 @@ func AwaitReply(ctx context.Context, in AwaitReplyInput) error {
 	if err := in.validate(); err != nil {
 		return err
 	}
-	return poll.Until(ctx, poll.Input{What: "GET " + in.URL, Timeout: in.Timeout, Interval: 200 * time.Millisecond}, func(ctx context.Context) (bool, string, error) {
+	return poll.Retry(ctx, poll.Input{What: "GET " + in.URL, Timeout: in.Timeout, Interval: 200 * time.Millisecond}, func(ctx context.Context) (bool, string, error) {
 		replies, err := Requests(ctx, RequestsInput{From: in.From, URLs: []string{in.URL}})
 		if err != nil {
 			return false, "", err

@@ -96,7 +96,7 @@ func followPod(ctx context.Context, in ReplaceInput, old headless.PodAddr, start
 	c := Convergence{Deleted: start, Name: old.Name, OldIP: old.IP}
 	name := dns.HostFQDN(old.Name, in.Service, in.From.Namespace, in.Zone)
 	lastPod := "not seen yet"
-	c.Err = poll.Until(ctx, poll.Input{What: "replacing " + old.Name, Timeout: in.Timeout, Interval: in.Interval}, func(ctx context.Context) (bool, string, error) {
+	c.Err = poll.Retry(ctx, poll.Input{What: "replacing " + old.Name, Timeout: in.Timeout, Interval: in.Interval}, func(ctx context.Context) (bool, string, error) {
 		pod, err := in.Client.CoreV1().Pods(in.From.Namespace).Get(ctx, old.Name, metav1.GetOptions{})
 		switch {
 		case apierrors.IsNotFound(err):

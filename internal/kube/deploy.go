@@ -102,7 +102,7 @@ func WaitStartedAfter(ctx context.Context, in WaitStartedInput) error {
 	}
 	c, namespace, pods, since, timeout := in.Client, in.Namespace, in.Pods, in.Since, in.Timeout
 	cutoff := since.Truncate(time.Second) // API times have second precision
-	return poll.Until(ctx, poll.Input{What: fmt.Sprintf("pods %v restarted after %s and Ready", pods, since.Format(time.TimeOnly)), Timeout: timeout, Interval: 200 * time.Millisecond},
+	return poll.Retry(ctx, poll.Input{What: fmt.Sprintf("pods %v restarted after %s and Ready", pods, since.Format(time.TimeOnly)), Timeout: timeout, Interval: 200 * time.Millisecond},
 		func(ctx context.Context) (bool, string, error) {
 			var states []string
 			done := true

@@ -74,7 +74,7 @@ func SetReadiness(ctx context.Context, in ReadinessInput) error {
 			return fmt.Errorf("POST %s (pod %s): %w: %s%s", url, p.Name, err, out, stderr)
 		}
 	}
-	return poll.Until(ctx, poll.Input{What: fmt.Sprintf("pods %v to turn Ready=%v", headless.Names(in.Pods), in.Ready), Timeout: in.Timeout, Interval: 100 * time.Millisecond},
+	return poll.Retry(ctx, poll.Input{What: fmt.Sprintf("pods %v to turn Ready=%v", headless.Names(in.Pods), in.Ready), Timeout: in.Timeout, Interval: 100 * time.Millisecond},
 		func(ctx context.Context) (bool, string, error) {
 			var states []string
 			done := true
@@ -190,7 +190,7 @@ func DeleteService(ctx context.Context, in DeleteServiceInput) error {
 	if err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("deleting Service %s: %w", in.Name, err)
 	}
-	return poll.Until(ctx, poll.Input{What: "Service " + in.Name + " and its EndpointSlices to be gone", Timeout: in.Timeout, Interval: 100 * time.Millisecond}, func(ctx context.Context) (bool, string, error) {
+	return poll.Retry(ctx, poll.Input{What: "Service " + in.Name + " and its EndpointSlices to be gone", Timeout: in.Timeout, Interval: 100 * time.Millisecond}, func(ctx context.Context) (bool, string, error) {
 		_, err := in.Client.CoreV1().Services(in.Namespace).Get(ctx, in.Name, metav1.GetOptions{})
 		if err == nil {
 			return false, "Service still there", nil
@@ -287,7 +287,7 @@ func StartNamespaceDeletion(ctx context.Context, client kubernetes.Interface, na
 
 // AwaitNamespacesGone waits until none of the namespaces exists.
 func AwaitNamespacesGone(ctx context.Context, client kubernetes.Interface, names []string, timeout time.Duration) error {
-	return poll.Until(ctx, poll.Input{What: fmt.Sprintf("namespaces %v to be gone", names), Timeout: timeout, Interval: 200 * time.Millisecond}, func(ctx context.Context) (bool, string, error) {
+	return poll.Retry(ctx, poll.Input{What: fmt.Sprintf("namespaces %v to be gone", names), Timeout: timeout, Interval: 200 * time.Millisecond}, func(ctx context.Context) (bool, string, error) {
 		var left []string
 		for _, name := range names {
 			ns, err := client.CoreV1().Namespaces().Get(ctx, name, metav1.GetOptions{})
@@ -359,7 +359,7 @@ func RunClientPod(ctx context.Context, in ClientPodInput) error {
 // object that follows the pods, where the check's error is the state to report.
 func AwaitObject[T any](ctx context.Context, what string, timeout time.Duration, get func(context.Context) (T, error)) (T, error) {
 	var obj T
-	err := poll.Until(ctx, poll.Input{What: what, Timeout: timeout, Interval: 100 * time.Millisecond}, func(ctx context.Context) (bool, string, error) {
+	err := poll.Retry(ctx, poll.Input{What: what, Timeout: timeout, Interval: 100 * time.Millisecond}, func(ctx context.Context) (bool, string, error) {
 		var err error
 		if obj, err = get(ctx); err != nil {
 			return false, err.Error(), nil

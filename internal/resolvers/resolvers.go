@@ -222,7 +222,7 @@ func (p *Probe) Started() <-chan struct{} { return p.started }
 // AwaitProbesStarted waits until every probe has made its first lookup, and stops at once
 // when one has ended without any.
 func AwaitProbesStarted(ctx context.Context, probes []*Probe, timeout time.Duration) error {
-	return poll.Until(ctx, poll.Input{What: "probes' first lookups", Timeout: timeout, Interval: 50 * time.Millisecond}, func(ctx context.Context) (bool, string, error) {
+	return poll.Retry(ctx, poll.Input{What: "probes' first lookups", Timeout: timeout, Interval: 50 * time.Millisecond}, func(ctx context.Context) (bool, string, error) {
 		var waiting []string
 		for _, p := range probes {
 			select {

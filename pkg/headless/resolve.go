@@ -73,7 +73,7 @@ func AwaitDNS(ctx context.Context, in AwaitDNSInput) ([]dns.Answer, time.Duratio
 	if len(in.Checks) > 1 {
 		what += fmt.Sprintf(" and %d other queries", len(in.Checks)-1)
 	}
-	err := poll.Until(ctx, poll.Input{What: what, Timeout: in.Timeout, Interval: DNSInterval}, func(ctx context.Context) (bool, string, error) {
+	err := poll.Retry(ctx, poll.Input{What: what, Timeout: in.Timeout, Interval: DNSInterval}, func(ctx context.Context) (bool, string, error) {
 		var err error
 		if answers, err = askAll(ctx, in.From, in.Checks); err != nil {
 			return false, "", err

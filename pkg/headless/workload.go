@@ -40,7 +40,7 @@ func WaitPodsReady(ctx context.Context, in WaitPodsInput) ([]corev1.Pod, error) 
 	if in.Client == nil || in.Namespace == "" || in.Selector == "" || in.Count < 0 {
 		return nil, fmt.Errorf("WaitPodsInput needs Client, Namespace, Selector and a Count >= 0 (got %q, %q, %d)", in.Namespace, in.Selector, in.Count)
 	}
-	err := poll.Until(ctx, poll.Input{What: fmt.Sprintf("waiting for %d Ready pods %s in %s", in.Count, in.Selector, in.Namespace), Timeout: in.Timeout, Interval: 100 * time.Millisecond},
+	err := poll.Retry(ctx, poll.Input{What: fmt.Sprintf("waiting for %d Ready pods %s in %s", in.Count, in.Selector, in.Namespace), Timeout: in.Timeout, Interval: 100 * time.Millisecond},
 		func(ctx context.Context) (bool, string, error) {
 			pods, err := in.Client.CoreV1().Pods(in.Namespace).List(ctx, metav1.ListOptions{LabelSelector: in.Selector})
 			if err != nil {

@@ -1,5 +1,5 @@
 // Package poll is the one way headless-e2e waits for an eventually-consistent system: the
-// suite, the framework, the bench and the cluster tooling all wait through Until. A wait has a
+// suite, the library, the bench and the cluster tooling all wait through Retry. A wait has a
 // deadline, and when it ends without success its error says what was last actually observed,
 // when, and the last error, so a failure reads as the state of the system rather than as
 // "timed out".
@@ -32,11 +32,11 @@ func (in Input) validate() error {
 	return nil
 }
 
-// Check observes the system once. It returns done when the wait is over, and state, a
+// Observer observes the system once. It returns done when the wait is over, and state, a
 // description of what it saw (kept for the failure message). An error is transient (the API
 // server did not answer, an exec failed): it is reported alongside the last state and the
 // wait goes on, unless it is wrapped with Stop.
-type Check func(ctx context.Context) (done bool, state string, err error)
+type Observer func(ctx context.Context) (done bool, state string, err error)
 
 // stopError marks a condition that waiting cannot heal.
 type stopError struct{ err error }
@@ -44,7 +44,7 @@ type stopError struct{ err error }
 func (s stopError) Error() string { return s.err.Error() }
 func (s stopError) Unwrap() error { return s.err }
 
-// Stop wraps err so that Until returns it at once: a pod in CrashLoopBackOff, a Deployment
+// Stop wraps err so that Retry returns it at once: a pod in CrashLoopBackOff, a Deployment
 // scaled to zero, a Service whose selector matches nothing do not heal by waiting, and waiting
 // out the deadline would only hide the cause.
 func Stop(err error) error {
@@ -54,11 +54,15 @@ func Stop(err error) error {
 	return stopError{err}
 }
 
-// Until calls check until it reports done, returns a Stop error, or the deadline passes. The
-// state and error kept for the message are those of checks that completed before the deadline:
-// a call the deadline cut short (its "context deadline exceeded") says nothing about the
-// system and does not overwrite what was seen.
-func Until(ctx context.Context, in Input, check Check) error {
+// Retry calls observe until it reports done, returns a Stop error, or the deadline passes.
+// An error observe returns is retried, as a transient one (the API server did not answer, an
+// exec failed): kept for the message, and the wait goes on. This is the reverse of
+// apimachinery's wait.PollUntilContextTimeout, whose condition ends the wait with any error:
+// here only an error wrapped with Stop ends it at once, hence the name. The state and error
+// kept for the message are those of calls that completed before the deadline: a call the
+// deadline cut short (its "context deadline exceeded") says nothing about the system and does
+// not overwrite what was seen.
+func Retry(ctx context.Context, in Input, observe Observer) error {
 	if err := in.validate(); err != nil {
 		return err
 	}
@@ -67,7 +71,7 @@ func Until(ctx context.Context, in Input, check Check) error {
 	defer cancel()
 	last, lastAt, lastErr := "nothing observed yet", time.Duration(0), error(nil)
 	for {
-		done, state, err := check(ctx)
+		done, state, err := observe(ctx)
 		var stop stopError
 		if errors.As(err, &stop) {
 			return fmt.Errorf("%s: %w", in.What, stop.err)

@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-func TestUntilChecksInputUpFront(t *testing.T) {
+func TestRetryChecksInputUpFront(t *testing.T) {
 	calls := 0
 	check := func(context.Context) (bool, string, error) { calls++; return true, "", nil }
 	for _, in := range []Input{
@@ -17,7 +17,7 @@ func TestUntilChecksInputUpFront(t *testing.T) {
 		{What: "x", Timeout: time.Second, Interval: -1},
 		{Timeout: time.Second},
 	} {
-		if err := Until(context.Background(), in, check); err == nil {
+		if err := Retry(context.Background(), in, check); err == nil {
 			t.Errorf("%+v: no error", in)
 		}
 	}
@@ -27,10 +27,10 @@ func TestUntilChecksInputUpFront(t *testing.T) {
 }
 
 // A wait cut short by Ctrl-C must say so, not claim a timeout it never reached.
-func TestUntilSaysInterruptedNotTimedOut(t *testing.T) {
+func TestRetrySaysInterruptedNotTimedOut(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	err := Until(ctx, Input{What: "waiting for the thing", Timeout: time.Minute, Interval: time.Millisecond}, func(context.Context) (bool, string, error) {
+	err := Retry(ctx, Input{What: "waiting for the thing", Timeout: time.Minute, Interval: time.Millisecond}, func(context.Context) (bool, string, error) {
 		return false, "2/3 ready", nil
 	})
 	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "waiting for the thing: interrupted (context canceled)") {
@@ -40,9 +40,9 @@ func TestUntilSaysInterruptedNotTimedOut(t *testing.T) {
 
 // The last observation survives a final call that the deadline cut short: the message must
 // say "CoreDNS 0 of 0 available", not the API error the deadline caused.
-func TestUntilKeepsTheLastObservationNotTheCutShortCall(t *testing.T) {
+func TestRetryKeepsTheLastObservationNotTheCutShortCall(t *testing.T) {
 	n := 0
-	err := Until(context.Background(), Input{What: "CoreDNS Available", Timeout: 50 * time.Millisecond, Interval: time.Millisecond},
+	err := Retry(context.Background(), Input{What: "CoreDNS Available", Timeout: 50 * time.Millisecond, Interval: time.Millisecond},
 		func(ctx context.Context) (bool, string, error) {
 			n++
 			if n == 1 {
@@ -56,9 +56,9 @@ func TestUntilKeepsTheLastObservationNotTheCutShortCall(t *testing.T) {
 	}
 }
 
-func TestUntilReportsTransientErrorsAndKeepsGoing(t *testing.T) {
+func TestRetryReportsTransientErrorsAndKeepsGoing(t *testing.T) {
 	n := 0
-	err := Until(context.Background(), Input{What: "w", Timeout: time.Second, Interval: time.Millisecond}, func(context.Context) (bool, string, error) {
+	err := Retry(context.Background(), Input{What: "w", Timeout: time.Second, Interval: time.Millisecond}, func(context.Context) (bool, string, error) {
 		n++
 		if n < 3 {
 			return false, "", errors.New("connection refused")
@@ -68,7 +68,7 @@ func TestUntilReportsTransientErrorsAndKeepsGoing(t *testing.T) {
 	if err != nil || n != 3 {
 		t.Fatalf("err %v after %d checks", err, n)
 	}
-	err = Until(context.Background(), Input{What: "w", Timeout: 20 * time.Millisecond, Interval: time.Millisecond}, func(context.Context) (bool, string, error) {
+	err = Retry(context.Background(), Input{What: "w", Timeout: 20 * time.Millisecond, Interval: time.Millisecond}, func(context.Context) (bool, string, error) {
 		return false, "1/3", errors.New("exec failed")
 	})
 	if err == nil || !strings.Contains(err.Error(), "last seen (at +") || !strings.Contains(err.Error(), "1/3; last error: exec failed") {
@@ -76,10 +76,10 @@ func TestUntilReportsTransientErrorsAndKeepsGoing(t *testing.T) {
 	}
 }
 
-func TestUntilStopsAtOnceOnStop(t *testing.T) {
+func TestRetryStopsAtOnceOnStop(t *testing.T) {
 	start := time.Now()
 	cause := errors.New("pod x is stuck in CrashLoopBackOff")
-	err := Until(context.Background(), Input{What: "3 Ready pods", Timeout: time.Minute, Interval: time.Millisecond}, func(context.Context) (bool, string, error) {
+	err := Retry(context.Background(), Input{What: "3 Ready pods", Timeout: time.Minute, Interval: time.Millisecond}, func(context.Context) (bool, string, error) {
 		return false, "", Stop(cause)
 	})
 	if !errors.Is(err, cause) || err.Error() != "3 Ready pods: pod x is stuck in CrashLoopBackOff" || time.Since(start) > time.Second {
@@ -87,9 +87,9 @@ func TestUntilStopsAtOnceOnStop(t *testing.T) {
 	}
 }
 
-func TestUntilChecksImmediately(t *testing.T) {
+func TestRetryChecksImmediately(t *testing.T) {
 	start := time.Now()
-	if err := Until(context.Background(), Input{What: "x", Timeout: time.Minute, Interval: time.Minute}, func(context.Context) (bool, string, error) { return true, "", nil }); err != nil || time.Since(start) > time.Second {
+	if err := Retry(context.Background(), Input{What: "x", Timeout: time.Minute, Interval: time.Minute}, func(context.Context) (bool, string, error) { return true, "", nil }); err != nil || time.Since(start) > time.Second {
 		t.Fatalf("err %v after %s", err, time.Since(start))
 	}
 }
