@@ -3,7 +3,7 @@
 
 # versions.env names the images; one set in the environment still wins (HELLO_IMAGE=...
 # make e2e), as it does for `go test`: an included assignment would otherwise override it.
-IMAGE_KNOBS     := HELLO_IMAGE CLIENT_IMAGE RESOLVERS_IMAGE
+IMAGE_KNOBS     := HELLO_IMAGE CLIENT_IMAGE RESOLVERS_IMAGE PROBE_IMAGE
 image_overrides := $(foreach v,$(IMAGE_KNOBS),$(if $(filter environment,$(origin $(v))),$(v):=$($(v))))
 include versions.env
 $(foreach o,$(image_overrides),$(eval $(o)))
@@ -47,7 +47,7 @@ prepare: tools docker $(NODE_IMAGE_IF_OFFLINE) images ## Everything a cluster ru
 unit: $(BIN)/gotestsum ## Unit tests (no cluster), and go vet of the e2e suite, whose runs skip it
 	mkdir -p $(ARTIFACTS)
 	go vet ./e2e
-	gotestsum --junitfile $(ARTIFACTS)/junit-unit.xml --format testname -- -count=1 $$(go list ./... | grep -v /e2e$$)
+	gotestsum --junitfile $(ARTIFACTS)/junit-unit.xml --format testname -- -count=1 $$(go list ./... | grep -v -e /e2e$$ -e /examples/)
 
 # The suite's test binary, compiled when a source it is built from changed: `go test ./e2e`
 # checks the staleness of every package the suite imports (Kubernetes' client among them)
@@ -63,6 +63,12 @@ e2e: tools $(BIN)/e2e.test ## The e2e suite (not the faults); ARGS go to e2e-fra
 	mkdir -p $(ARTIFACTS)
 	cd e2e && gotestsum --junitfile $(ARTIFACTS)/$(JUNIT) --format standard-verbose --raw-command -- \
 	  go tool test2json -t -p github.com/headless-e2e/headless-e2e/e2e $(BIN)/e2e.test -test.v=test2json -test.count=1 -test.parallel=16 -test.timeout=20m $(ARGS)
+
+.PHONY: example
+example: tools ## The library's runnable example (examples/headless: a TestMain and a feature to copy) on the course's cluster, with the probe image
+	mkdir -p $(ARTIFACTS)
+	KUBECONFIG=$$(go run ./cmd/cluster kubeconfig) APP_IMAGE=$(HELLO_IMAGE) PROBE_IMAGE=$(PROBE_IMAGE) \
+	  gotestsum --junitfile $(ARTIFACTS)/junit-example.xml --format standard-verbose -- -count=1 ./examples/headless
 
 .PHONY: faults
 faults: tools ## Fault features only: CoreDNS deleted, a node restarted, queries during replacement
@@ -96,8 +102,12 @@ node-image: host-deps docker ## Build the kind node image from Debian packages a
 	go run ./cmd/imagebuilder node
 
 .PHONY: images
-images: host-deps docker ## Build the workload images (hello server, client with BIND's nslookup, resolver probes)
+images: host-deps docker ## Build the workload images (hello server, client with BIND's nslookup, resolver probes, the DNS probe alone)
 	go run ./cmd/imagebuilder workloads
+
+.PHONY: probe-image
+probe-image: docker ## Build only the DNS probe's image (PROBE_IMAGE: a static binary, no base, no root needed), for pkg/headless's probe pod
+	go run ./cmd/imagebuilder probe
 
 .PHONY: cluster
 cluster: tools docker $(NODE_IMAGE_IF_OFFLINE) ## Create (or reuse) the 3-node kind cluster

@@ -226,3 +226,28 @@ func TestFrameworkAssertsTheCourseAsALibraryUserWould(t *testing.T) {
 	}).WithLabel("area", "library").Feature()
 	testenv.Test(t, f)
 }
+
+// A user without a client pod of their own: the feature starts a probe pod in the Service's
+// namespace (Pod Security "restricted", as the suite's namespace enforces) and deletes it at
+// the end, from the default image (the client image) and from the probe image alone (make
+// probe-image: a static binary on no base).
+func TestFrameworkStartsAProbePodOfItsOwn(t *testing.T) {
+	in := headless.HeadlessFeatureInput{Service: course.CourseService, Selector: course.CourseSelector, Replicas: course.CourseReplicas,
+		Port: course.CourseTargetPort, PortName: course.CoursePortName}
+	withProbeImage := in
+	withProbeImage.ProbeImage = suite.Settings.ProbeImage
+	testenv.Test(t,
+		headless.HeadlessServiceFeature("library: no ClientPod, a probe pod of the default image", in).WithLabel("area", "library").Feature(),
+		headless.HeadlessServiceFeature("library: no ClientPod, a probe pod of the probe image "+suite.Settings.ProbeImage, withProbeImage).WithLabel("area", "library").
+			Assess("the probe pods are gone after each feature's teardown, but for this one", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+				pods := harness.Must(suite.Client().CoreV1().Pods(cfg.Namespace()).List(ctx, metav1.ListOptions{LabelSelector: "headless-e2e.io/probe"}))(t)
+				var live []string
+				for _, p := range pods.Items {
+					if p.DeletionTimestamp == nil {
+						live = append(live, p.Name)
+					}
+				}
+				NewWithT(t).Expect(live).To(HaveLen(1), "probe pods not being deleted: %v", live)
+				return ctx
+			}).Feature())
+}

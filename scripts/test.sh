@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make test` once the images are built: the unit tests while the cluster comes up, then the
 # e2e suite (its features side by side) while the lab runs non-interactively in its own
-# namespace, then the faults, alone, on the same cluster. The cluster is created if missing and
+# namespace and the library's example (examples/headless) in another, then the faults, alone, on the same cluster. The cluster is created if missing and
 # deleted again unless KEEP_CLUSTER says otherwise (never | on-failure | always; a cluster that
 # existed before is never deleted: `cluster finish` applies the policy, the same code as the
 # suite's). Ctrl-C runs the same cleanup. Ends with the phase table; cmd/timings writes it,
@@ -51,9 +51,11 @@ unit_then_cluster() {
 }
 e2e_beside_lab() {
   beside "$ARTIFACTS/lab-check.log" scripts/lab-check.sh
+  beside "$ARTIFACTS/example.log" make --no-print-directory example
   local rc=0
   make --no-print-directory e2e || rc=$?
   joined "$ARTIFACTS/lab-check.log" || rc=$?
+  joined "$ARTIFACTS/example.log" || rc=$?
   return "$rc"
 }
 

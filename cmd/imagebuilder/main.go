@@ -3,7 +3,8 @@
 // is cached by the hash of its inputs, so a second run with nothing changed only checks keys.
 //
 //	imagebuilder node        the kind node image (docker image NODE_IMAGE_REPO:KUBERNETES_VERSION)
-//	imagebuilder workloads   the hello, client and resolvers images (HELLO_IMAGE, CLIENT_IMAGE, RESOLVERS_IMAGE)
+//	imagebuilder workloads   the hello, client, resolvers and probe images (HELLO_IMAGE, CLIENT_IMAGE, RESOLVERS_IMAGE, PROBE_IMAGE)
+//	imagebuilder probe       the probe image alone (PROBE_IMAGE): a static binary, no root needed
 //	imagebuilder kubectl DIR  kubectl at KUBERNETES_VERSION, into DIR
 //	imagebuilder keys        the key of every stage, and whether it is cached; builds nothing
 package main
@@ -27,7 +28,7 @@ func main() {
 	cache := flag.String("cache", versions.CacheDir(), "cache directory for build stages (env HEADLESS_E2E_CACHE)")
 	rebuild := flag.Bool("rebuild", false, "rebuild images even when docker has them with the current inputs (to time a cold build, with an empty -cache and GOCACHE)")
 	flag.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: imagebuilder [-cache DIR] node | workloads | kubectl DIR | keys")
+		fmt.Fprintln(os.Stderr, "usage: imagebuilder [-cache DIR] node | workloads | probe | kubectl DIR | keys")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
@@ -78,7 +79,13 @@ func run(ctx context.Context, cache string, rebuild bool, args []string) error {
 				return err
 			}
 		}
-		fmt.Printf("workload images %s, %s, %s ready after %s\n", v.HelloImage, v.ClientImage, v.ResolversImage, time.Since(start).Round(time.Second/10))
+		fmt.Printf("workload images %s, %s, %s, %s ready after %s\n", v.HelloImage, v.ClientImage, v.ResolversImage, v.ProbeImage, time.Since(start).Round(time.Second/10))
+	case "probe":
+		t := p.ProbeTarget()
+		if err := t.Ensure(ctx, r); err != nil {
+			return err
+		}
+		fmt.Printf("probe image %s ready after %s\n", v.ProbeImage, time.Since(start).Round(time.Second/10))
 	case "kubectl":
 		if len(args) != 2 {
 			return errors.New("usage: imagebuilder kubectl DIR")

@@ -62,6 +62,22 @@ func (p *Plan) imageStages() error {
 	p.ClientImage.Run = p.debianImage(p.ClientImage, p.V.ClientImage, clientUser, p.RootfsClient, func() ([]LayerFile, error) {
 		return []LayerFile{{Path: "/usr/local/bin/dnsprobe", Mode: 0o755, Src: filepath.Join(p.dirOf(p.DNSProbe), "dnsprobe")}}, nil
 	})
+
+	// The probe alone: the static dnsprobe on no base at all, idle until asked (pkg/headless's
+	// probe pod). Built without root, so a user with Docker alone can build and load it.
+	p.ProbeImage = &Stage{Name: "probe-image", Pool: CPU, Inputs: []string{p.V.ProbeImage, clientUser}, Deps: []*Stage{p.DNSProbe}}
+	p.ProbeImage.Run = func(ctx context.Context, dir string, log io.Writer) error {
+		layer, err := FilesLayer([]LayerFile{{Path: "/usr/local/bin/dnsprobe", Mode: 0o755, Src: filepath.Join(p.dirOf(p.DNSProbe), "dnsprobe")}})
+		if err != nil {
+			return err
+		}
+		img, err := Image(v1.Config{Cmd: []string{"dnsprobe", "idle"}, User: clientUser, Env: []string{defaultPath},
+			Labels: map[string]string{InputsLabel: p.ProbeImage.Key()}}, layer)
+		if err != nil {
+			return err
+		}
+		return writeArchiveFile(filepath.Join(dir, "image.tar"), map[string]v1.Image{p.V.ProbeImage: img})
+	}
 	return p.nodeStage()
 }
 

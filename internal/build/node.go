@@ -57,7 +57,7 @@ func (p *Plan) nodeStage() error {
 	}
 	p.NodeImage = &Stage{Name: "node-image", Pool: CPU,
 		Inputs: []string{"kind " + p.Kind.Version, kindFiles, ours, p.V.NodeImage(), p.V.RouteCNIImage, p.V.Kubernetes, nodeSetup, strings.Join(nodeEntrypoint, " ")},
-		Deps:   []*Stage{p.RootfsNode, p.Containerd, p.Runc, p.Crictl, p.CNIPlugins, p.Kubernetes, p.Kubectl, p.PreloadImages, p.HelloImage, p.ClientImage, p.ResolversImage}}
+		Deps:   []*Stage{p.RootfsNode, p.Containerd, p.Runc, p.Crictl, p.CNIPlugins, p.Kubernetes, p.Kubectl, p.PreloadImages, p.HelloImage, p.ClientImage, p.ResolversImage, p.ProbeImage}}
 	return nil
 }
 
@@ -235,24 +235,32 @@ type workload struct {
 // workloads are the images the lab and the suite run in the cluster, each preloaded into the
 // node image built here.
 func (p *Plan) workloads() []workload {
-	return []workload{{p.V.HelloImage, p.HelloImage}, {p.V.ClientImage, p.ClientImage}, {p.V.ResolversImage, p.ResolversImage}}
+	return []workload{{p.V.HelloImage, p.HelloImage}, {p.V.ClientImage, p.ClientImage}, {p.V.ResolversImage, p.ResolversImage}, {p.V.ProbeImage, p.ProbeImage}}
 }
 
 // WorkloadTargets are the images the lab and the suite run in the cluster.
 func (p *Plan) WorkloadTargets() []Target {
 	var ts []Target
 	for _, w := range p.workloads() {
-		s := w.stage
-		ts = append(ts, Target{Image: w.image, Stage: s, build: func(ctx context.Context, r *Runner) error {
-			if err := r.Build(ctx, s); err != nil {
-				return err
-			}
-			return r.Do(ctx, s, func(ctx context.Context, log io.Writer) error {
-				return command(ctx, log, "", nil, "docker", "load", "--input", filepath.Join(r.Dir(s), "image.tar"))
-			})
-		}})
+		ts = append(ts, loadTarget(w))
 	}
 	return ts
+}
+
+// ProbeTarget is the probe image alone (make probe-image): it needs no root filesystem.
+func (p *Plan) ProbeTarget() Target { return loadTarget(workload{p.V.ProbeImage, p.ProbeImage}) }
+
+// loadTarget builds a workload's stage and loads its image.tar into docker.
+func loadTarget(w workload) Target {
+	s := w.stage
+	return Target{Image: w.image, Stage: s, build: func(ctx context.Context, r *Runner) error {
+		if err := r.Build(ctx, s); err != nil {
+			return err
+		}
+		return r.Do(ctx, s, func(ctx context.Context, log io.Writer) error {
+			return command(ctx, log, "", nil, "docker", "load", "--input", filepath.Join(r.Dir(s), "image.tar"))
+		})
+	}}
 }
 
 // Ensure builds the target's image unless docker already has it with the current inputs key.

@@ -31,7 +31,7 @@ type Plan struct {
 	EtcdModule, Etcd                                  *Stage
 	RouteCNI, Pause, Hello, DNSProbe                  *Stage
 	RootfsNode, RootfsProxy, RootfsClient             *Stage
-	PreloadImages, HelloImage, ClientImage, NodeImage *Stage
+	PreloadImages, HelloImage, ClientImage, ProbeImage, NodeImage *Stage
 
 	RootfsResolvers, ResolverProbes, MuslNextProbe, ResolversImage *Stage
 }
@@ -403,7 +403,7 @@ func (p *Plan) All() []*Stage {
 	return []*Stage{p.KubernetesModule, p.Kubectl, p.Kubernetes, p.Containerd, p.Runc, p.Crictl, p.CNIPlugins,
 		p.CoreDNS, p.EtcdModule, p.Etcd, p.RouteCNI, p.Pause, p.Hello, p.DNSProbe, p.RootfsNode, p.RootfsProxy, p.RootfsClient,
 		p.RootfsResolvers, p.ResolverProbes, p.MuslNextProbe, p.ResolversImage,
-		p.PreloadImages, p.HelloImage, p.ClientImage, p.NodeImage}
+		p.PreloadImages, p.HelloImage, p.ClientImage, p.ProbeImage, p.NodeImage}
 }
 
 // needRoot stops a root filesystem build early, with the command to run, when it cannot work:

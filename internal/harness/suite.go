@@ -38,7 +38,9 @@ type Settings struct {
 	ClientImage string       // CLIENT_IMAGE
 	// ResolversImage (RESOLVERS_IMAGE) carries the resolver probes (area=resolvers).
 	ResolversImage string
-	RepoRoot       string
+	// ProbeImage (PROBE_IMAGE) is the probe alone, for the library's own probe pod.
+	ProbeImage string
+	RepoRoot   string
 }
 
 // LoadSettings reads the environment. repoRoot is the checkout (the test's working dir is e2e/).
@@ -52,6 +54,7 @@ func LoadSettings(repoRoot string, v versions.Versions) (Settings, error) {
 		HelloImage:     envOr("HELLO_IMAGE", v.HelloImage),
 		ClientImage:    envOr("CLIENT_IMAGE", v.ClientImage),
 		ResolversImage: envOr("RESOLVERS_IMAGE", v.ResolversImage),
+		ProbeImage:     envOr("PROBE_IMAGE", v.ProbeImage),
 		RepoRoot:       repoRoot,
 	}
 	if err := s.Keep.Validate(); err != nil {
@@ -92,6 +95,7 @@ func (s Settings) String() string {
 		"  hello image:  " + s.HelloImage,
 		"  client image: " + s.ClientImage,
 		"  resolvers image: " + s.ResolversImage,
+		"  probe image:  " + s.ProbeImage,
 		"  artifacts:    " + s.Artifacts,
 	}, "\n")
 }
@@ -104,7 +108,7 @@ func (s Settings) Images(v versions.Versions) map[string]string {
 
 // workloadImages are the images every run puts on the nodes.
 func (s Settings) workloadImages() []string {
-	return []string{s.HelloImage, s.ClientImage, s.ResolversImage}
+	return []string{s.HelloImage, s.ClientImage, s.ResolversImage, s.ProbeImage}
 }
 
 // Connection is the cluster a run uses: the kind cluster of the settings (created when

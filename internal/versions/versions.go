@@ -34,6 +34,7 @@ type Versions struct {
 	ClientImage    string `env:"CLIENT_IMAGE"`
 	RouteCNIImage  string `env:"ROUTECNI_IMAGE"`
 	ResolversImage string `env:"RESOLVERS_IMAGE"`
+	ProbeImage     string `env:"PROBE_IMAGE"`
 
 	Gotestsum  string `env:"GOTESTSUM_VERSION"`
 	Actionlint string `env:"ACTIONLINT_VERSION"`

@@ -28,17 +28,20 @@ type HeadlessFeatureInput struct {
 	Replicas int    // how many Ready pods it must publish
 	Port     int32  // the endpoints' (container) port
 	PortName string // the Service port's name, whose SRV records are checked; "" skips SRV
-	// ClientPod is a running pod of the headless-e2e client image (it carries dns.Probe) in
-	// the same namespace; ClientContainer is its container, "client" by default.
+	// ClientPod is a running pod in the same namespace that carries dns.Probe (headless-e2e's
+	// client or probe image); ClientContainer is its container, "client" by default. Empty:
+	// the feature starts a probe pod of ProbeImage itself (StartProbePod) and deletes it at
+	// the end.
 	ClientPod       string
 	ClientContainer string
+	ProbeImage      string        // the probe pod's image; DefaultProbeImage() by default
 	Timeout         time.Duration // per wait; DNSTimeout by default
 }
 
 func (in HeadlessFeatureInput) validate() error {
 	switch {
-	case in.Service == "" || in.Selector == "" || in.ClientPod == "":
-		return fmt.Errorf("HeadlessFeatureInput needs Service, Selector and ClientPod (got %q, %q, %q)", in.Service, in.Selector, in.ClientPod)
+	case in.Service == "" || in.Selector == "":
+		return fmt.Errorf("HeadlessFeatureInput needs Service and Selector (got %q, %q)", in.Service, in.Selector)
 	case in.Replicas < 1 || in.Port == 0:
 		return fmt.Errorf("HeadlessFeatureInput needs Replicas >= 1 and Port (got %d, %d)", in.Replicas, in.Port)
 	}
@@ -56,6 +59,7 @@ func HeadlessServiceFeature(name string, in HeadlessFeatureInput) *features.Feat
 		client kubernetes.Interface
 		from   From
 		pods   []PodAddr
+		probe  string // the probe pod this feature started, if any
 	}
 	get := func(ctx context.Context) *state { return ctx.Value(key{}).(*state) }
 	fatal := func(t *testing.T, err error) {
@@ -75,8 +79,18 @@ func HeadlessServiceFeature(name string, in HeadlessFeatureInput) *features.Feat
 			fatal(t, in.validate())
 			client, err := kubernetes.NewForConfig(cfg.Client().RESTConfig())
 			fatal(t, err)
-			from := From{Exec: PodExec{Resources: cfg.Client().Resources(), Container: in.ClientContainer}, Namespace: cfg.Namespace(), Pod: in.ClientPod}
-			return context.WithValue(ctx, key{}, &state{client: client, from: from})
+			s := &state{client: client}
+			ctx = context.WithValue(ctx, key{}, s)
+			pod, container := in.ClientPod, in.ClientContainer
+			if pod == "" {
+				container = ClientContainer
+				s.probe, err = StartProbePod(ctx, ProbePodInput{Client: client, Namespace: cfg.Namespace(), Image: in.ProbeImage, Timeout: in.Timeout})
+				fatal(t, err)
+				pod = s.probe
+				t.Logf("asking DNS from probe pod %s", pod)
+			}
+			s.from = From{Exec: PodExec{Resources: cfg.Client().Resources(), Container: container}, Namespace: cfg.Namespace(), Pod: pod}
+			return ctx
 		}).
 		Assess(in.Service+" is headless: no cluster IP", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 			s := get(ctx)
@@ -101,6 +115,14 @@ func HeadlessServiceFeature(name string, in HeadlessFeatureInput) *features.Feat
 				Pods: s.pods, Port: in.Port, PortName: in.PortName, Timeout: in.Timeout})
 			fatal(t, err)
 			t.Logf("%s publishes %v exactly (after %s)", in.Service, s.pods, took.Round(time.Millisecond))
+			return ctx
+		}).
+		Teardown(func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+			if s, ok := ctx.Value(key{}).(*state); ok && s.probe != "" {
+				if err := DeleteProbePod(context.WithoutCancel(ctx), s.client, cfg.Namespace(), s.probe); err != nil {
+					t.Error(err)
+				}
+			}
 			return ctx
 		})
 }

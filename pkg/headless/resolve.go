@@ -130,9 +130,10 @@ func AwaitAnswer(ctx context.Context, from From, q dns.Query, want dns.Want, tim
 	return answers[0], took, err
 }
 
-// Zone reads the cluster DNS zone from the pod's resolv.conf, so nothing assumes cluster.local.
+// Zone reads the cluster DNS zone from the pod's resolv.conf (through the probe, which every
+// image DNS is asked from carries), so nothing assumes cluster.local.
 func Zone(ctx context.Context, from From) (string, error) {
-	text, stderr, err := from.Run(ctx, "cat", "/etc/resolv.conf")
+	text, stderr, err := from.Run(ctx, dns.Probe, "resolv.conf")
 	if err != nil {
 		return "", fmt.Errorf("reading the resolv.conf of %s: %w: %s", from, err, stderr)
 	}
