@@ -26,11 +26,11 @@ type Plan struct {
 	Kind     KindModule
 	report   func(stage, msg string)
 
-	KubernetesModule, Kubernetes, Kubectl             *Stage
-	Containerd, Runc, Crictl, CNIPlugins, CoreDNS     *Stage
-	EtcdModule, Etcd                                  *Stage
-	RouteCNI, Pause, Hello, DNSProbe                  *Stage
-	RootfsNode, RootfsProxy, RootfsClient             *Stage
+	KubernetesModule, Kubernetes, Kubectl                         *Stage
+	Containerd, Runc, Crictl, CNIPlugins, CoreDNS                 *Stage
+	EtcdModule, Etcd                                              *Stage
+	RouteCNI, Pause, Hello, DNSProbe                              *Stage
+	RootfsNode, RootfsProxy, RootfsClient                         *Stage
 	PreloadImages, HelloImage, ClientImage, ProbeImage, NodeImage *Stage
 
 	RootfsResolvers, ResolverProbes, MuslNextProbe, ResolversImage *Stage
