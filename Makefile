@@ -13,7 +13,7 @@ SHELL := /usr/bin/env bash
 .DEFAULT_GOAL := help
 
 BIN       := $(CURDIR)/bin
-ARTIFACTS ?= $(CURDIR)/_artifacts
+ARTIFACTS ?= $(CURDIR)/$(DEFAULT_ARTIFACTS)
 # make test's e2e phase: everything but the faults (run after it, alone) and the pace=slow
 # resolver replacement, which waits out the JVM's 30-second cache (make resolvers runs it).
 ARGS      ?= --skip-labels area=faults,pace=slow
@@ -114,7 +114,7 @@ cluster: tools docker $(NODE_IMAGE_IF_OFFLINE) ## Create (or reuse) the 3-node k
 	go run ./cmd/cluster up
 
 .PHONY: cluster-down
-cluster-down: ## Delete the cluster (KIND_CLUSTER_NAME, default kind)
+cluster-down: ## Delete the cluster (KIND_CLUSTER_NAME, default DEFAULT_CLUSTER_NAME in versions.env: kind)
 	go run ./cmd/cluster down
 
 .PHONY: tools

@@ -25,7 +25,7 @@ cleanup() {
   trap - EXIT INT TERM
   docker rm -f "$TAKEN-control-plane" >/dev/null 2>&1 || true
   # The e2e run deletes its cluster itself; only an interrupted run leaves it behind.
-  if kind get clusters 2>/dev/null | grep -qx "$PODS_CLUSTER"; then
+  if KIND_CLUSTER_NAME=$PODS_CLUSTER go run ./cmd/cluster exists; then
     KIND_CLUSTER_NAME=$PODS_CLUSTER go run ./cmd/cluster down || rc=1
   fi
   rm -rf "$work"

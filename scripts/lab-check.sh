@@ -10,7 +10,6 @@ set -o errexit -o nounset -o pipefail
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-ARTIFACTS=${ARTIFACTS:-$REPO_ROOT/_artifacts}
 mkdir -p "$ARTIFACTS"
 log=$ARTIFACTS/lab.log
 start=$SECONDS

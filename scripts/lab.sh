@@ -76,7 +76,7 @@ show kubectl get nodes -o wide
 step "Give the nodes our images: kind nodes have their own containerd and no registry here"
 images=("$HELLO_IMAGE" "$CLIENT_IMAGE")
 if $resolvers; then images+=("$RESOLVERS_IMAGE"); fi
-show kind load docker-image --name "${KIND_CLUSTER_NAME:-kind}" "${images[@]}"
+show kind load docker-image --name "$cluster_name" "${images[@]}"
 
 step "Read the Service: clusterIP None is what makes it headless"
 show cat "$MANIFESTS/service.yaml"

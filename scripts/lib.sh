@@ -26,6 +26,11 @@ die() {
   exit 1
 }
 
-# versions.env is the one source of versions and image names.
+# versions.env is the one source of versions, image names and the knobs' defaults.
 # shellcheck source=../versions.env
 source "$REPO_ROOT/versions.env"
+# The knobs' values where a script needs them; the Go commands read the same defaults.
+# shellcheck disable=SC2034 # read by the scripts that source this file
+cluster_name=${KIND_CLUSTER_NAME:-$DEFAULT_CLUSTER_NAME}
+ARTIFACTS=${ARTIFACTS:-$REPO_ROOT/$DEFAULT_ARTIFACTS}
+export ARTIFACTS

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs the e2e suite N times and prints passes, failures and each run's wall time. By default
+# Runs the e2e suite N times, as `make e2e` runs it (the same binary and flags), and prints
+# passes, failures and each run's wall time. By default
 # on one reused cluster (created first if missing, kept afterwards); with SCRATCH=1 every run
 # creates its own cluster and deletes it. Nothing is retried: a flake is a failure.
 #
@@ -14,7 +15,6 @@ PATH=$REPO_ROOT/bin:$PATH
 n=${1:-20}
 [[ -n ${ARGS:-} ]] || die "ARGS (the e2e-framework flags of make test's suite) is unset" "make soak N=20"
 [[ $n =~ ^[0-9]+$ && $n -gt 0 ]] || die "N must be a positive number, got '$n'" "make soak N=20"
-ARTIFACTS=${ARTIFACTS:-$REPO_ROOT/_artifacts}
 logs=$ARTIFACTS/soak-$(date +%Y%m%d-%H%M%S)
 mkdir -p "$logs"
 if [[ ${SCRATCH:-} == 1 ]]; then
@@ -22,15 +22,14 @@ if [[ ${SCRATCH:-} == 1 ]]; then
   mode="from scratch (cluster $KIND_CLUSTER_NAME created and deleted by every run)"
 else
   go run ./cmd/cluster up >"$logs/cluster.log" 2>&1 || die "cluster did not come up (log: $logs/cluster.log)" "make cluster"
-  mode="on one reused cluster (${KIND_CLUSTER_NAME:-kind})"
+  mode="on one reused cluster ($cluster_name)"
 fi
 info "soak: $n runs $mode; logs in $logs"
 
 passes=0 failures=0 times=()
 for i in $(seq "$n"); do
   start=$SECONDS
-  # shellcheck disable=SC2086 # ARGS is make's e2e-framework flags, split on spaces
-  if go test ./e2e -count=1 -parallel 16 -timeout 20m -args $ARGS >"$logs/run-$i.log" 2>&1; then
+  if make --no-print-directory e2e ARTIFACTS="$logs" JUNIT="junit-run-$i.xml" >"$logs/run-$i.log" 2>&1; then
     passes=$((passes + 1)) result=pass
   else
     failures=$((failures + 1)) result=FAIL

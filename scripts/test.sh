@@ -11,13 +11,11 @@ set -o errexit -o nounset -o pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$REPO_ROOT"
 PATH=$REPO_ROOT/bin:$PATH
-ARTIFACTS=${ARTIFACTS:-$REPO_ROOT/_artifacts}
 mkdir -p "$ARTIFACTS"
 rm -f "$ARTIFACTS"/junit-*.xml # this run's reports only, for the timings
 
-name=${KIND_CLUSTER_NAME:-kind}
 existed=false
-if kind get clusters 2>/dev/null | grep -qx "$name"; then existed=true; fi
+if go run ./cmd/cluster exists; then existed=true; fi
 timings=()
 background=()
 

@@ -4,6 +4,7 @@
 //	cluster up      create (or reuse) the cluster and wait until it is ready
 //	cluster down    delete it, and lower the egress guard once no kind cluster is left
 //	cluster kubeconfig   print the private kubeconfig path
+//	cluster exists  exit 0 if kind has the cluster, 1 if not (2: docker does not answer)
 //	cluster finish EXISTED EXIT_CODE
 //	                apply KEEP_CLUSTER (never | on-failure | always) to the cluster at the end
 //	                of `make test`, as the suite applies it: a cluster that EXISTED (true)
@@ -25,7 +26,7 @@ import (
 
 func main() {
 	if len(os.Args) != 2 && !(len(os.Args) == 4 && os.Args[1] == "finish") {
-		fmt.Fprintln(os.Stderr, "usage: cluster up | down | kubeconfig | finish EXISTED EXIT_CODE")
+		fmt.Fprintln(os.Stderr, "usage: cluster up | down | kubeconfig | exists | finish EXISTED EXIT_CODE")
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -60,6 +61,15 @@ func main() {
 		}
 	case "kubeconfig":
 		fmt.Println(cluster.DefaultKubeconfig(s.Name))
+	case "exists":
+		exists, err := cluster.Exists(s.Name)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "error:", err)
+			os.Exit(2)
+		}
+		if !exists {
+			os.Exit(1)
+		}
 	default:
 		fail(fmt.Errorf("unknown command %q", os.Args[1]))
 	}

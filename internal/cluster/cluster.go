@@ -70,7 +70,8 @@ type options struct {
 // Option configures Up and Down.
 type Option func(*options)
 
-// WithName sets the kind cluster name (default "kind", as in the course).
+// WithName sets the kind cluster name (default versions.env's DEFAULT_CLUSTER_NAME, "kind" as
+// in the course).
 func WithName(name string) Option { return func(o *options) { o.name = name } }
 
 // WithKubeconfig sets where the private kubeconfig is written (default: under the cache dir,
@@ -92,7 +93,7 @@ func WithImageEnv(e ImageEnv) Option { return func(o *options) { o.image = e } }
 func WithOutput(w io.Writer) Option { return func(o *options) { o.out = w } }
 
 func newOptions(opts []Option) *options {
-	o := &options{name: "kind", out: os.Stderr, logger: kindcmd.NewLogger()}
+	o := &options{name: versions.MustLoad().DefaultClusterName, out: os.Stderr, logger: kindcmd.NewLogger()}
 	for _, opt := range opts {
 		opt(o)
 	}
@@ -116,12 +117,12 @@ func Up(ctx context.Context, opts ...Option) (*Cluster, error) {
 	if err := os.MkdirAll(filepath.Dir(o.kubeconfig), 0o700); err != nil {
 		return nil, err
 	}
-	existing, err := p.List()
+	exists, err := Exists(o.name)
 	if err != nil {
-		return nil, fmt.Errorf("docker does not answer, so kind cannot list its clusters (docker says: %s): run make docker", dockerSays(err))
+		return nil, err
 	}
 	start := time.Now()
-	if slices.Contains(existing, o.name) {
+	if exists {
 		if err := c.checkShape(); err != nil {
 			return nil, err
 		}
@@ -242,6 +243,15 @@ func checkNameFree(name string) error {
 			name, taken, strings.Join(taken, " "))
 	}
 	return nil
+}
+
+// Exists reports whether kind has a cluster of that name.
+func Exists(name string) (bool, error) {
+	clusters, err := kindcluster.NewProvider(kindcluster.ProviderWithDocker()).List()
+	if err != nil {
+		return false, fmt.Errorf("docker does not answer, so kind cannot list its clusters (docker says: %s): run make docker", dockerSays(err))
+	}
+	return slices.Contains(clusters, name), nil
 }
 
 // Down deletes the named cluster and its kubeconfig, and lowers the egress guard once no kind

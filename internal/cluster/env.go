@@ -11,7 +11,7 @@ import (
 // Settings are the knobs every entry point (make cluster, the suite, the lab) reads from the
 // environment, in one place so they mean the same everywhere.
 type Settings struct {
-	Name        string // KIND_CLUSTER_NAME, default "kind" (nodes kind-control-plane, kind-worker, kind-worker2)
+	Name        string // KIND_CLUSTER_NAME, default DEFAULT_CLUSTER_NAME "kind" (nodes kind-control-plane, kind-worker, kind-worker2)
 	Offline     bool   // OFFLINE=1: nothing may contact a registry; the local node image is used
 	NodeImage   string // KIND_NODE_IMAGE: overrides the choice
 	EgressGuard bool   // EGRESS_GUARD=1|0, default on when OFFLINE=1
@@ -25,7 +25,7 @@ func SettingsFromEnv() Settings {
 		NodeImage: os.Getenv("KIND_NODE_IMAGE"),
 	}
 	if s.Name == "" {
-		s.Name = "kind"
+		s.Name = versions.MustLoad().DefaultClusterName
 	}
 	s.EgressGuard = s.Offline
 	if g := os.Getenv("EGRESS_GUARD"); g != "" {

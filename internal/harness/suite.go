@@ -50,7 +50,7 @@ func LoadSettings(repoRoot string, v versions.Versions) (Settings, error) {
 		UseExisting:    os.Getenv("USE_EXISTING_CLUSTER") == "1",
 		Kubeconfig:     os.Getenv("KUBECONFIG"),
 		Keep:           cluster.Keep(envOr("KEEP_CLUSTER", string(cluster.KeepNever))),
-		Artifacts:      envOr("ARTIFACTS", filepath.Join(repoRoot, "_artifacts")),
+		Artifacts:      envOr("ARTIFACTS", filepath.Join(repoRoot, v.DefaultArtifacts)),
 		HelloImage:     envOr("HELLO_IMAGE", v.HelloImage),
 		ClientImage:    envOr("CLIENT_IMAGE", v.ClientImage),
 		ResolversImage: envOr("RESOLVERS_IMAGE", v.ResolversImage),

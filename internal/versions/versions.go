@@ -36,6 +36,9 @@ type Versions struct {
 	ResolversImage string `env:"RESOLVERS_IMAGE"`
 	ProbeImage     string `env:"PROBE_IMAGE"`
 
+	DefaultClusterName string `env:"DEFAULT_CLUSTER_NAME"`
+	DefaultArtifacts   string `env:"DEFAULT_ARTIFACTS"`
+
 	Gotestsum  string `env:"GOTESTSUM_VERSION"`
 	Actionlint string `env:"ACTIONLINT_VERSION"`
 }
