@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/headless-e2e/headless-e2e/pkg/poll"
@@ -24,19 +25,31 @@ func TestDiagnoseServiceNamesTheRootCause(t *testing.T) {
 	}
 	service := func(clusterIP string) *corev1.Service {
 		return &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "headless-demo", Namespace: ns},
-			Spec: corev1.ServiceSpec{ClusterIP: clusterIP, ClusterIPs: []string{clusterIP}, Type: corev1.ServiceTypeClusterIP, Selector: map[string]string{"app": "hello"}}}
+			Spec: corev1.ServiceSpec{ClusterIP: clusterIP, ClusterIPs: []string{clusterIP}, Type: corev1.ServiceTypeClusterIP, Selector: map[string]string{"app": "hello"},
+				Ports: []corev1.ServicePort{{Name: "http", Port: 80, TargetPort: intstr.FromInt32(8080)}}}}
+	}
+	ports := func(name string, target int32) *corev1.Service {
+		s := service("None")
+		s.Spec.Ports = []corev1.ServicePort{{Name: name, Port: 80, TargetPort: intstr.FromInt32(target)}}
+		return s
 	}
 	pod := func(name string, ready bool) *corev1.Pod {
 		status := corev1.ConditionFalse
 		if ready {
 			status = corev1.ConditionTrue
 		}
-		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: map[string]string{"app": "hello"}},
+		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: map[string]string{"app": "hello"},
+			OwnerReferences: []metav1.OwnerReference{{Kind: "StatefulSet", Name: "hello"}}},
 			Status: corev1.PodStatus{Phase: corev1.PodRunning, Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: status}}}}
 	}
 	sts := func(serviceName string) *appsv1.StatefulSet {
 		return &appsv1.StatefulSet{ObjectMeta: metav1.ObjectMeta{Name: "hello", Namespace: ns},
 			Spec: appsv1.StatefulSetSpec{ServiceName: serviceName, Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "hello"}}}}}
+	}
+	bare := func(name string) *corev1.Pod { // a Deployment's pod: no hostname, no subdomain
+		p := pod(name, true)
+		p.OwnerReferences = []metav1.OwnerReference{{Kind: "ReplicaSet", Name: "web"}}
+		return p
 	}
 	cases := []struct {
 		name    string
@@ -54,10 +67,17 @@ func TestDiagnoseServiceNamesTheRootCause(t *testing.T) {
 		{"serviceName points elsewhere", []runtime.Object{coredns(&two, 2), service("None"), sts("other"), pod("hello-0", true)},
 			`StatefulSet hello has serviceName "other", not "headless-demo"`, true},
 		{"no pod ready", []runtime.Object{coredns(&two, 2), service("None"), sts("headless-demo"), pod("hello-0", false)}, "no ready endpoint", false},
+		{"no port of the SRV name", []runtime.Object{coredns(&two, 2), ports("web", 8080), sts("headless-demo"), pod("hello-0", true)},
+			`Service headless-demo has no port named "http" (its ports are named ["web"]), so _http._tcp.headless-demo has no SRV record`, true},
+		{"no port targets the endpoints' port", []runtime.Object{coredns(&two, 2), ports("http", 9090), sts("headless-demo"), pod("hello-0", true)},
+			"no port of Service headless-demo targets port 8080 (its targetPorts are [9090])", true},
+		{"a pod of no StatefulSet without a hostname", []runtime.Object{coredns(&two, 2), service("None"), bare("web-abc12")},
+			`pod web-abc12 has spec.hostname "" and spec.subdomain "": it gets a name of its own under Service headless-demo only with a hostname and subdomain "headless-demo"`, true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			err := DiagnoseService(context.Background(), DiagnoseInput{Client: fake.NewSimpleClientset(c.objects...), Namespace: ns, Service: "headless-demo"})
+			err := DiagnoseService(context.Background(), DiagnoseInput{Client: fake.NewSimpleClientset(c.objects...), Namespace: ns, Service: "headless-demo",
+				Port: 8080, PortName: "http", PodNames: true})
 			if c.want == "" {
 				if err != nil {
 					t.Fatalf("want no cause, got %v", err)

@@ -229,7 +229,8 @@ func AwaitPublished(ctx context.Context, in PublishedInput) (time.Duration, erro
 	}
 	_, took, err := AwaitDNS(ctx, AwaitDNSInput{From: in.From, Checks: checks, Timeout: in.Timeout, Also: []func(context.Context) error{slices},
 		Diagnose: func(ctx context.Context) error {
-			return DiagnoseService(ctx, DiagnoseInput{Client: in.Client, Namespace: in.Namespace, Service: in.Service})
+			return DiagnoseService(ctx, DiagnoseInput{Client: in.Client, Namespace: in.Namespace, Service: in.Service,
+				Port: in.Port, PortName: in.PortName, PodNames: len(in.Pods) > 0})
 		}})
 	return took, err
 }
