@@ -20,6 +20,8 @@ ARGS      ?= --skip-labels area=faults,pace=slow
 JUNIT     ?= junit-e2e.xml
 OFFLINE   ?=
 N         ?= 20
+# The DNS setups make profiles runs: every value DNS_PROFILE takes (internal/dnsprofile).
+DNS_PROFILES ?= $(shell go run ./cmd/cluster profiles)
 K         ?= 10
 export ARTIFACTS OFFLINE ARGS
 export PATH := $(BIN):$(PATH)
@@ -145,6 +147,14 @@ lint: $(BIN)/actionlint host-deps ## gofmt, go vet, shellcheck, actionlint, Vagr
 .PHONY: soak
 soak: prepare ## Run the suite N times (default 20) on a reused cluster; SCRATCH=1: a new cluster each run
 	scripts/soak.sh $(N)
+
+.PHONY: profiles
+profiles: prepare ## The DNS setups users run (kubeadm, cache30, nodelocal), each on a cluster of its own: the profile features, and the table in ARTIFACTS/dns-profiles.md
+	mkdir -p $(ARTIFACTS) && rm -f $(ARTIFACTS)/dns-profiles.json
+	rc=0; for p in $(DNS_PROFILES); do \
+	  DNS_PROFILE=$$p KIND_CLUSTER_NAME=profile-$$p KEEP_CLUSTER=never \
+	    $(MAKE) --no-print-directory e2e ARGS='--labels area=profile' JUNIT=junit-profile-$$p.xml || rc=1; \
+	done; cat $(ARTIFACTS)/dns-profiles.md; exit $$rc
 
 .PHONY: bad-input-check
 bad-input-check: prepare ## Provoke each kind of bad input (no docker, no permission, taken name, broken manifest, missing image, crash loop...) and check its message

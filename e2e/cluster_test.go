@@ -56,6 +56,13 @@ func TestClusterIsReady(t *testing.T) {
 			return ctx
 		})
 	}
+	if c := suite.Cluster(); c != nil && c.Created {
+		b = b.Assess("its DNS is the setup DNS_PROFILE asked for, as read from the cluster", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+			t.Logf("asked %s; read %s: %s", suite.Settings.Cluster.DNSProfile, suite.DNS, suite.DNS.Seen)
+			NewWithT(t).Expect(suite.DNS.Profile).To(Equal(suite.Settings.Cluster.DNSProfile), "read: %s", suite.DNS.Seen)
+			return ctx
+		})
+	}
 	if suite.Cluster() != nil && suite.Settings.Cluster.Offline {
 		b = b.Assess("offline: CoreDNS has no upstream resolver and every node's containerd no registry", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 			g := NewWithT(t)

@@ -45,7 +45,7 @@ func TestContractSRV(t *testing.T) {
 			// shows the Service port there.
 			pods := harness.Must(suite.Course.AwaitReadyPods(ctx))(t)
 			a, _, err := suite.Course.Expect(ctx, dns.Query{Name: suite.Course.SRVName(course.CourseService), Type: "SRV"},
-				dns.Exactly("SRV", suite.Course.SRVValues(course.CourseService, pods)...), headless.DNSTimeout)
+				dns.Exactly("SRV", suite.Course.SRVValues(course.CourseService, pods)...), suite.DNSTimeout())
 			for _, r := range a.Records {
 				t.Logf("SRV %s", r.Data)
 			}
@@ -79,7 +79,7 @@ func TestContractReadiness(t *testing.T) {
 	c := func() course.Course { return own }
 	expect := func(ctx context.Context, t *testing.T, checks ...headless.DNSCheck) {
 		t.Helper()
-		_, took, err := headless.AwaitDNS(ctx, headless.AwaitDNSInput{From: harness.Must(c().ClientFrom(ctx))(t), Checks: checks, Timeout: headless.DNSTimeout})
+		_, took, err := headless.AwaitDNS(ctx, headless.AwaitDNSInput{From: harness.Must(c().ClientFrom(ctx))(t), Checks: checks, Timeout: suite.DNSTimeout()})
 		NewWithT(t).Expect(err).NotTo(HaveOccurred())
 		t.Logf("%d answers as expected after %s", len(checks), took.Round(time.Millisecond))
 	}
@@ -195,7 +195,7 @@ func TestContractClientSideBalancing(t *testing.T) {
 	var own course.Course
 	spread := func(ctx context.Context, t *testing.T, balance course.Balancer) ([]course.Reply, map[string]string, []headless.PodAddr) {
 		pods := harness.Must(own.AwaitReadyPods(ctx))(t)
-		answer, _, err := own.Expect(ctx, dns.Query{Name: own.FQDN(course.CourseService)}, dns.Exactly("A", headless.IPs(pods)...), headless.DNSTimeout)
+		answer, _, err := own.Expect(ctx, dns.Query{Name: own.FQDN(course.CourseService)}, dns.Exactly("A", headless.IPs(pods)...), suite.DNSTimeout())
 		NewWithT(t).Expect(err).NotTo(HaveOccurred())
 		replies := harness.Must(course.Requests(ctx, course.RequestsInput{From: harness.Must(own.ClientFrom(ctx))(t),
 			URLs: course.BalancedURLs(balance, answer.Values("A"), requests, course.CourseTargetPort, "/?format=json")}))(t)
@@ -234,7 +234,7 @@ func TestContractClientSideBalancing(t *testing.T) {
 		}).
 		Assess("ClusterIP contrast in DNS: hello-clusterip answers its one cluster IP, and one SRV record, the Service itself on port 80", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 			svc := harness.Must(own.Client.CoreV1().Services(own.Namespace).Get(ctx, clusterIP, metav1.GetOptions{}))(t)
-			_, _, err := headless.AwaitDNS(ctx, headless.AwaitDNSInput{From: harness.Must(own.ClientFrom(ctx))(t), Timeout: headless.DNSTimeout, Checks: []headless.DNSCheck{
+			_, _, err := headless.AwaitDNS(ctx, headless.AwaitDNSInput{From: harness.Must(own.ClientFrom(ctx))(t), Timeout: suite.DNSTimeout(), Checks: []headless.DNSCheck{
 				{Query: dns.Query{Name: own.FQDN(clusterIP)}, Want: dns.Exactly("A", svc.Spec.ClusterIP)},
 				{Query: dns.Query{Name: own.SRVName(clusterIP), Type: "SRV"}, Want: dns.Exactly("SRV", dns.SRVValue(course.CoursePort, own.FQDN(clusterIP)))},
 			}})
@@ -246,7 +246,7 @@ func TestContractClientSideBalancing(t *testing.T) {
 			from := harness.Must(own.ClientFrom(ctx))(t)
 			url := "http://" + clusterIP + "/?format=json"
 			// kube-proxy programs a new Service's rules a moment after it exists.
-			g.Expect(course.AwaitReply(ctx, course.AwaitReplyInput{From: from, URL: url, Timeout: headless.DNSTimeout})).To(Succeed())
+			g.Expect(course.AwaitReply(ctx, course.AwaitReplyInput{From: from, URL: url, Timeout: suite.DNSTimeout()})).To(Succeed())
 			replies := harness.Must(course.Requests(ctx, course.RequestsInput{From: from, URLs: course.SameURL(url, requests)}))(t)
 			pods := headless.Names(harness.Must(own.AwaitReadyPods(ctx))(t))
 			t.Log(course.FormatTally("client-side round robin over "+course.CourseService+"'s answer", clientSide, pods))
@@ -268,7 +268,7 @@ func TestContractNames(t *testing.T) {
 	c := func() course.Course { return suite.Course }
 	expectFrom := func(ctx context.Context, t *testing.T, from headless.From, q dns.Query, want dns.Want) dns.Answer {
 		t.Helper()
-		a, took, err := headless.AwaitAnswer(ctx, from, q, want, headless.DNSTimeout)
+		a, took, err := headless.AwaitAnswer(ctx, from, q, want, suite.DNSTimeout())
 		NewWithT(t).Expect(err).NotTo(HaveOccurred())
 		t.Logf("from %s: %s [after %s]\n%s", from, a, took.Round(time.Millisecond), dns.FormatWalk(a.Walk))
 		return a

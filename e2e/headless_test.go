@@ -83,7 +83,7 @@ func TestChecksCatchBrokenServices(t *testing.T) {
 			g.Expect(err).To(MatchError(ContainSubstring("selector app=nothing matches no pod")))
 			t.Logf("reported as: %v", err)
 			// The Endpoints object of a Service that selects nothing exists but is empty.
-			ep := harness.Must(kube.AwaitObject(ctx, "Endpoints broken-selector", headless.DNSTimeout, func(ctx context.Context) (*corev1.Endpoints, error) {
+			ep := harness.Must(kube.AwaitObject(ctx, "Endpoints broken-selector", suite.DNSTimeout(), func(ctx context.Context) (*corev1.Endpoints, error) {
 				return suite.Client().CoreV1().Endpoints(suite.Namespace()).Get(ctx, "broken-selector", metav1.GetOptions{})
 			}))(t)
 			g.Expect(headless.CheckEndpoints(ep, pods, course.CourseTargetPort)).To(MatchError(ContainSubstring("does the Service's selector match the pods?")))
@@ -106,7 +106,7 @@ func TestEndpointsListEveryReadyPod(t *testing.T) {
 	f := features.New("b. Endpoints and EndpointSlices list exactly the 3 ready pods").WithLabel("area", "course").WithLabel("step", "endpoints").
 		Assess("v1 Endpoints: podIP:8080 with hostname and node for each pod", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 			pods := harness.Must(suite.Course.AwaitReadyPods(ctx))(t)
-			_, err := kube.AwaitObject(ctx, "Endpoints "+course.CourseService+" to list exactly "+fmt.Sprint(pods), headless.DNSTimeout, func(ctx context.Context) (*corev1.Endpoints, error) {
+			_, err := kube.AwaitObject(ctx, "Endpoints "+course.CourseService+" to list exactly "+fmt.Sprint(pods), suite.DNSTimeout(), func(ctx context.Context) (*corev1.Endpoints, error) {
 				ep, err := suite.Client().CoreV1().Endpoints(suite.Namespace()).Get(ctx, course.CourseService, metav1.GetOptions{})
 				if err != nil {
 					return nil, err
@@ -118,7 +118,7 @@ func TestEndpointsListEveryReadyPod(t *testing.T) {
 		}).
 		Assess("EndpointSlices (the source of truth since v1 Endpoints' deprecation): the same, all ready", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 			pods := harness.Must(suite.Course.AwaitReadyPods(ctx))(t)
-			_, err := kube.AwaitObject(ctx, "EndpointSlices of "+course.CourseService+" to list exactly "+fmt.Sprint(pods), headless.DNSTimeout, func(ctx context.Context) (any, error) {
+			_, err := kube.AwaitObject(ctx, "EndpointSlices of "+course.CourseService+" to list exactly "+fmt.Sprint(pods), suite.DNSTimeout(), func(ctx context.Context) (any, error) {
 				list, err := suite.Client().DiscoveryV1().EndpointSlices(suite.Namespace()).List(ctx, metav1.ListOptions{LabelSelector: "kubernetes.io/service-name=" + course.CourseService})
 				if err != nil {
 					return nil, err
@@ -135,7 +135,7 @@ func TestServiceNameAnswersEveryPod(t *testing.T) {
 	service := func(q dns.Query) func(context.Context, *testing.T, *envconf.Config) context.Context {
 		return func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 			ips := headless.IPs(harness.Must(suite.Course.AwaitReadyPods(ctx))(t))
-			a, took, err := suite.Course.Expect(ctx, q, dns.Exactly("A", ips...), headless.DNSTimeout)
+			a, took, err := suite.Course.Expect(ctx, q, dns.Exactly("A", ips...), suite.DNSTimeout())
 			NewWithT(t).Expect(err).NotTo(HaveOccurred())
 			t.Logf("%s (after %s)", a, took.Round(time.Millisecond))
 			return ctx
@@ -155,7 +155,7 @@ func TestPodNamesAnswerTheirPod(t *testing.T) {
 		b = b.Assess(name+": short name (search list) and FQDN", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 			ip := harness.Must(suite.Course.Pod(ctx, name))(t).IP
 			from := harness.Must(suite.Course.ClientFrom(ctx))(t)
-			_, took, err := headless.AwaitDNS(ctx, headless.AwaitDNSInput{From: from, Timeout: headless.DNSTimeout, Checks: []headless.DNSCheck{
+			_, took, err := headless.AwaitDNS(ctx, headless.AwaitDNSInput{From: from, Timeout: suite.DNSTimeout(), Checks: []headless.DNSCheck{
 				{Query: dns.Query{Name: name + "." + course.CourseService, Search: true}, Want: dns.Exactly("A", ip)},
 				{Query: dns.Query{Name: suite.Course.HostFQDN(name)}, Want: dns.Exactly("A", ip)},
 			}})
@@ -184,13 +184,26 @@ func TestDeletedPodsKeepTheirNames(t *testing.T) {
 			}
 			NewWithT(t).Expect(err).NotTo(HaveOccurred())
 			after = harness.Must(suite.Course.AwaitReadyPods(ctx))(t)
+			// A cache in front of CoreDNS may serve an old IP until its bound after the new pod
+			// is Ready (DNS_PROFILE, profiles_test.go measures it): the window starts after it.
+			var ready time.Time
+			for _, r := range results {
+				ready = later(ready, r.Deleted.Add(r.Ready))
+			}
+			if wait := time.Until(ready.Add(course.Settled(suite.DNS))); wait > 0 {
+				t.Logf("%s: waiting %s for the caches to let go of the old IPs before the hold window", suite.DNS, wait.Round(100*time.Millisecond))
+				select {
+				case <-ctx.Done():
+				case <-time.After(wait):
+				}
+			}
 			// The hold window starts now and runs while the next assessment checks.
 			hold = harness.Must(course.StartHold(ctx, course.HoldInput{From: from, Service: course.CourseService, Zone: suite.Course.Zone,
 				Before: before, After: after, Window: 3 * time.Second}))(t)
 			return ctx
 		}).
 		Assess("the service name answers exactly the new set of IPs", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
-			_, _, err := suite.Course.Expect(ctx, dns.Query{Name: course.CourseService, Search: true}, dns.Exactly("A", headless.IPs(after)...), headless.DNSTimeout)
+			_, _, err := suite.Course.Expect(ctx, dns.Query{Name: course.CourseService, Search: true}, dns.Exactly("A", headless.IPs(after)...), suite.DNSTimeout())
 			NewWithT(t).Expect(err).NotTo(HaveOccurred())
 			return ctx
 		}).

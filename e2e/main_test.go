@@ -60,7 +60,7 @@ func run(m *testing.M) int {
 	}
 	testenv.Setup(step(suite.Preflight), step(suite.ProvisionCluster), step(suite.LoadImages), step(suite.CreateNamespace), step(suite.CheckEarlierRuns), step(suite.DeployCourse))
 	testenv.AfterEachFeature(suite.RecordFailure)
-	testenv.Finish(writeMatrix, suite.Finish)
+	testenv.Finish(writeMatrix, writeProfiles, suite.Finish)
 	return testenv.Run(m)
 }
 
@@ -70,8 +70,20 @@ func writeMatrix(ctx context.Context, cfg *envconf.Config) (context.Context, err
 	if len(matrix.Cells) == 0 {
 		return ctx, nil
 	}
+	matrix.DNS = suite.DNS.String()
 	fmt.Println(matrix.Markdown())
-	return ctx, matrix.Write(suite.Settings.Artifacts)
+	return ctx, matrix.Write(suite.Settings.Artifacts, string(suite.DNS.Profile))
+}
+
+// writeProfiles merges the DNS setups' figures (profiles_test.go) into ARTIFACTS and prints
+// the table, when any profile feature ran.
+func writeProfiles(ctx context.Context, cfg *envconf.Config) (context.Context, error) {
+	if profiles.Empty() {
+		return ctx, nil
+	}
+	md, err := profiles.Write(suite.Settings.Artifacts)
+	fmt.Println(md)
+	return ctx, err
 }
 
 func fail(err error) int {

@@ -47,7 +47,7 @@ func TestScaleNames(t *testing.T) {
 	var s *synthetic.Synthetic
 	ask := func(ctx context.Context, t *testing.T, checks ...headless.DNSCheck) {
 		t.Helper()
-		answers, took, err := headless.AwaitDNS(ctx, headless.AwaitDNSInput{From: harness.Must(suite.Course.ClientFrom(ctx))(t), Checks: checks, Timeout: headless.DNSTimeout})
+		answers, took, err := headless.AwaitDNS(ctx, headless.AwaitDNSInput{From: harness.Must(suite.Course.ClientFrom(ctx))(t), Checks: checks, Timeout: suite.DNSTimeout()})
 		NewWithT(t).Expect(err).NotTo(HaveOccurred())
 		t.Logf("%s: %d records, %d bytes (after %s)", answers[0].Query, len(answers[0].Records), answers[0].Size, took.Round(time.Millisecond))
 	}
@@ -71,7 +71,7 @@ func TestScaleNames(t *testing.T) {
 		}).
 		Assess("each sampled endpoint's name answers exactly its address, the first and the last slice included", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 			sample := s.Sample(n / 10)
-			took := harness.Must(s.AwaitHostnames(ctx, harness.Must(suite.Course.ClientFrom(ctx))(t), suite.Course.Zone, sample, headless.DNSTimeout))(t)
+			took := harness.Must(s.AwaitHostnames(ctx, harness.Must(suite.Course.ClientFrom(ctx))(t), suite.Course.Zone, sample, suite.DNSTimeout()))(t)
 			t.Logf("%d names answered exactly, the last endpoint's among them, %s after the slices were written", len(sample), took.Round(time.Millisecond))
 			return ctx
 		}).
@@ -125,15 +125,15 @@ func TestScaleAnswerBoundary(t *testing.T) {
 			// Service name; each member's own name still answers. Observed here: 4,092 records in
 			// 65,526 bytes for a 38-byte name; no SERVFAIL, no error.
 			from := harness.Must(suite.Course.ClientFrom(ctx))(t)
-			harness.Must(s.AwaitHostnames(ctx, from, suite.Course.Zone, []int{0, fit}, headless.DNSTimeout))(t)
-			a, _, err := headless.AwaitAnswer(ctx, from, dns.Query{Name: s.FQDN(suite.Course.Zone), TCP: true, NoEDNS: true}, dns.TruncatedTo("A", fit, s.Addresses()...), headless.DNSTimeout)
+			harness.Must(s.AwaitHostnames(ctx, from, suite.Course.Zone, []int{0, fit}, suite.DNSTimeout()))(t)
+			a, _, err := headless.AwaitAnswer(ctx, from, dns.Query{Name: s.FQDN(suite.Course.Zone), TCP: true, NoEDNS: true}, dns.TruncatedTo("A", fit, s.Addresses()...), suite.DNSTimeout())
 			NewWithT(t).Expect(err).NotTo(HaveOccurred())
 			t.Logf("%d endpoints: %s answered %d records in %d bytes, TC set", fit+1, a.Name, len(a.Records), a.Size)
 			return ctx
 		}).
 		Assess("one endpoint turned not ready, exactly as many as fit: every address, without TC", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 			NewWithT(t).Expect(s.SetReady(ctx, 0, false)).To(Succeed())
-			a, _, err := headless.AwaitAnswer(ctx, harness.Must(suite.Course.ClientFrom(ctx))(t), dns.Query{Name: s.FQDN(suite.Course.Zone), TCP: true, NoEDNS: true}, dns.Exactly("A", s.Addresses()...), headless.DNSTimeout)
+			a, _, err := headless.AwaitAnswer(ctx, harness.Must(suite.Course.ClientFrom(ctx))(t), dns.Query{Name: s.FQDN(suite.Course.Zone), TCP: true, NoEDNS: true}, dns.Exactly("A", s.Addresses()...), suite.DNSTimeout())
 			NewWithT(t).Expect(err).NotTo(HaveOccurred())
 			t.Logf("%d ready endpoints: %d records in %d bytes", fit, len(a.Records), a.Size)
 			return ctx
@@ -176,7 +176,7 @@ func TestScaleEndpointsAPI(t *testing.T) {
 			return ctx
 		}).
 		Assess("the mirroring controller mirrors 1,000 of them to EndpointSlices and says, in a Warning event, that 1 was skipped", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
-			_, err := kube.AwaitObject(ctx, "EndpointSlices mirrored from Endpoints "+service, headless.DNSTimeout, func(ctx context.Context) (int, error) {
+			_, err := kube.AwaitObject(ctx, "EndpointSlices mirrored from Endpoints "+service, suite.DNSTimeout(), func(ctx context.Context) (int, error) {
 				list, err := suite.Client().DiscoveryV1().EndpointSlices(suite.Namespace()).List(ctx, metav1.ListOptions{LabelSelector: discoveryv1.LabelServiceName + "=" + service})
 				if err != nil {
 					return 0, err
@@ -194,7 +194,7 @@ func TestScaleEndpointsAPI(t *testing.T) {
 				return total, nil
 			})
 			NewWithT(t).Expect(err).NotTo(HaveOccurred())
-			event, err := kube.AwaitObject(ctx, "a TooManyAddressesToMirror event", headless.DNSTimeout, func(ctx context.Context) (corev1.Event, error) {
+			event, err := kube.AwaitObject(ctx, "a TooManyAddressesToMirror event", suite.DNSTimeout(), func(ctx context.Context) (corev1.Event, error) {
 				events, err := suite.Client().CoreV1().Events(suite.Namespace()).List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.name=" + service + ",reason=TooManyAddressesToMirror"})
 				if err != nil || len(events.Items) == 0 {
 					return corev1.Event{}, fmt.Errorf("no such event yet (%v)", err)
@@ -215,7 +215,7 @@ func TestScaleEndpointsAPI(t *testing.T) {
 					mirrored = append(mirrored, e.Addresses...)
 				}
 			}
-			_, _, err := headless.AwaitAnswer(ctx, harness.Must(suite.Course.ClientFrom(ctx))(t), dns.Query{Name: suite.Course.FQDN(service), TCP: true}, dns.Exactly("A", mirrored...), headless.DNSTimeout)
+			_, _, err := headless.AwaitAnswer(ctx, harness.Must(suite.Course.ClientFrom(ctx))(t), dns.Query{Name: suite.Course.FQDN(service), TCP: true}, dns.Exactly("A", mirrored...), suite.DNSTimeout())
 			NewWithT(t).Expect(err).NotTo(HaveOccurred())
 			return ctx
 		}).

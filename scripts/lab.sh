@@ -4,7 +4,9 @@
 # a terminal; runs straight through when CI=true, LAB_AUTO=1 or there is no terminal.
 # LAB_RESOLVERS=1 adds a step: right after the replacement, the same name through dig, glibc,
 # musl 1.2.3 and a Java client that was running before the delete (make resolvers has the
-# whole matrix). Re-running reuses the cluster; `make lab-down` removes it.
+# whole matrix). DNS_PROFILE=cache30 or nodelocal makes the cluster's DNS cache (package
+# dnsprofile): right after the delete, the lab then shows a name still answering the old IP,
+# then following. Re-running reuses the cluster; `make lab-down` removes it.
 set -o errexit -o nounset -o pipefail
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -134,6 +136,14 @@ step "Delete the three pods: the StatefulSet recreates them, with new IPs"
 show kubectl delete pod "${PODS[@]}"
 wait_for "all three pods recreated and Ready" 120 all_replaced
 show kubectl get pods -o wide
+
+if "$REPO_ROOT/bin/lab" cached; then
+  step "Right away: the same name may still answer the old IP, from a cache"
+  verdict profile
+  show kubectl exec "$client" -- nslookup hello-kubernetes-0.headless-demo
+  echo "The name follows once the cached answer expires; asking every half second:"
+  verdict follow "$snapshot"
+fi
 
 verdict await >/dev/null
 step "Ask DNS for the same names: they follow the new pods"

@@ -13,9 +13,9 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/headless-e2e/headless-e2e/internal/course"
+	"github.com/headless-e2e/headless-e2e/internal/dnsprofile"
 	"github.com/headless-e2e/headless-e2e/internal/harness"
 	"github.com/headless-e2e/headless-e2e/pkg/dns"
 	"github.com/headless-e2e/headless-e2e/pkg/headless"
@@ -31,7 +31,11 @@ type Report struct {
 	PodManagementPolicy           string `json:"pod_management_policy"`
 	TerminationGracePeriodSeconds int64  `json:"termination_grace_period_seconds"`
 	ReadinessPeriodSeconds        int32  `json:"readiness_period_seconds"`
-	CorednsCache                  string `json:"coredns_cache"`
+	CorednsCache                  string `json:"coredns_cache"` // what dnsprofile.Detect read
+	// DNSProfile is the cluster's DNS setup (DNS_PROFILE, as read from the cluster): the
+	// replacement times include its caches, up to its success bound.
+	DNSProfile string `json:"dns_profile"`
+	DNSBounds  string `json:"dns_bounds"`
 	// LookupRTT is one lookup (dnsprobe) through kubectl exec: the resolution of the answered times.
 	LookupRTT Summary           `json:"lookup_round_trip"`
 	K         int               `json:"k"`
@@ -118,34 +122,11 @@ func roundLine(round []Conv) string {
 	return strings.Join(parts, "; ")
 }
 
-// corednsCache is the cache block of the Corefile, on one line: with caching on for the
-// cluster zone, a replaced pod's old IP is served for up to the TTL.
-func corednsCache(ctx context.Context, c kubernetes.Interface) string {
-	cm, err := c.CoreV1().ConfigMaps("kube-system").Get(ctx, "coredns", metav1.GetOptions{})
-	if err != nil {
-		return "unknown (" + err.Error() + ")"
-	}
-	lines := strings.Split(cm.Data["Corefile"], "\n")
-	for i, l := range lines {
-		if f := strings.Fields(l); len(f) > 0 && f[0] == "cache" {
-			block := []string{strings.TrimSpace(l)}
-			for j := i + 1; strings.HasSuffix(block[0], "{") && j < len(lines); j++ {
-				block = append(block, strings.TrimSpace(lines[j]))
-				if strings.TrimSpace(lines[j]) == "}" {
-					break
-				}
-			}
-			return strings.Join(block, " ")
-		}
-	}
-	return "no cache plugin"
-}
-
 func printHeader(out io.Writer, r *Report) {
 	fmt.Fprintf(out, "\nheadless-bench: %s, namespace %s, zone %s\n", r.Cluster, r.Namespace, r.Zone)
 	fmt.Fprintf(out, "StatefulSet %s: podManagementPolicy %s, terminationGracePeriodSeconds %d, readiness probe every %ds\n",
 		course.CourseStatefulSet, r.PodManagementPolicy, r.TerminationGracePeriodSeconds, r.ReadinessPeriodSeconds)
-	fmt.Fprintf(out, "CoreDNS: %s\n", r.CorednsCache)
+	fmt.Fprintf(out, "DNS: %s\n  read: %s\n", r.DNSBounds, r.CorednsCache)
 	fmt.Fprintf(out, "one DNS lookup through kubectl exec (the resolution of the times below): p50 %s, max %s\n\n", r.LookupRTT.P50, r.LookupRTT.Max)
 }
 
@@ -169,7 +150,7 @@ func printReplace(out io.Writer, r *Report) {
 			all[2] = append(all[2], dur(c.ReadyToDNS))
 		}
 	}
-	fmt.Fprintf(w, "all pods\t%s\t%s\t%s\n", Summarize(all[0]).cells(), Summarize(all[1]).cells(), Summarize(all[2]).cells())
+	fmt.Fprintf(w, "all pods (DNS %s)\t%s\t%s\t%s\n", r.DNSProfile, Summarize(all[0]).cells(), Summarize(all[1]).cells(), Summarize(all[2]).cells())
 	_ = w.Flush()
 	fmt.Fprintln(out)
 }
@@ -242,7 +223,11 @@ func describe(ctx context.Context, c course.Course, r *Report) error {
 	if p := sts.Spec.Template.Spec.Containers[0].ReadinessProbe; p != nil {
 		r.ReadinessPeriodSeconds = p.PeriodSeconds
 	}
-	r.CorednsCache = corednsCache(ctx, c.Client)
+	b, err := dnsprofile.Detect(ctx, c.Client, c.Zone)
+	if err != nil {
+		return err
+	}
+	r.DNSProfile, r.DNSBounds, r.CorednsCache = string(b.Profile), b.String(), b.Seen
 	from, err := c.ClientFrom(ctx)
 	if err != nil {
 		return err

@@ -5,6 +5,7 @@
 //	cluster down    delete it, and lower the egress guard once no kind cluster is left
 //	cluster kubeconfig   print the private kubeconfig path
 //	cluster exists  exit 0 if kind has the cluster, 1 if not (2: docker does not answer)
+//	cluster profiles     the DNS setups DNS_PROFILE takes, one a line
 //	cluster finish EXISTED EXIT_CODE
 //	                apply KEEP_CLUSTER (never | on-failure | always) to the cluster at the end
 //	                of `make test`, as the suite applies it: a cluster that EXISTED (true)
@@ -21,12 +22,13 @@ import (
 	"syscall"
 
 	"github.com/headless-e2e/headless-e2e/internal/cluster"
+	"github.com/headless-e2e/headless-e2e/internal/dnsprofile"
 	"github.com/headless-e2e/headless-e2e/internal/versions"
 )
 
 func main() {
 	if len(os.Args) != 2 && !(len(os.Args) == 4 && os.Args[1] == "finish") {
-		fmt.Fprintln(os.Stderr, "usage: cluster up | down | kubeconfig | exists | finish EXISTED EXIT_CODE")
+		fmt.Fprintln(os.Stderr, "usage: cluster up | down | kubeconfig | exists | profiles | finish EXISTED EXIT_CODE")
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -35,7 +37,10 @@ func main() {
 	if err != nil {
 		fail(err)
 	}
-	s := cluster.SettingsFromEnv()
+	s, err := cluster.SettingsFromEnv()
+	if err != nil {
+		fail(err)
+	}
 	opts := s.Options(root, versions.MustLoad())
 	switch os.Args[1] {
 	case "up":
@@ -61,6 +66,10 @@ func main() {
 		}
 	case "kubeconfig":
 		fmt.Println(cluster.DefaultKubeconfig(s.Name))
+	case "profiles":
+		for _, p := range dnsprofile.All() {
+			fmt.Println(p)
+		}
 	case "exists":
 		exists, err := cluster.Exists(s.Name)
 		if err != nil {

@@ -8,6 +8,13 @@
 //	lab summary FILE     after the delete: print each pod's old and new IP and whether its name
 //	                     followed; exit 1 unless every pod has a new IP, its name answers exactly
 //	                     that IP and the Service name exactly the new set
+//	lab cached           exit 0 when the cluster's DNS caches the cluster zone (DNS_PROFILE
+//	                     cache30, nodelocal; read from the cluster), 1 when it does not
+//	lab profile          say which DNS setup the cluster runs, and what its caches do
+//	lab follow SNAPSHOT  right after the delete: ask for hello-kubernetes-0 every half second,
+//	                     printing each answer as it changes, until it is the new pod's IP
+//	                     ("followed after N s"); exit 1 if that takes longer than the setup's
+//	                     cache bound allows
 //	lab jvm FILE SNAPSHOT after the delete (LAB_RESOLVERS=1): what the Java client started
 //	                     before it (FILE, its probe's output) answered for hello-kubernetes-0,
 //	                     old IP or new; exit 1 if it answered nothing, or an address that is
@@ -26,7 +33,12 @@ import (
 	"text/tabwriter"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	corev1 "k8s.io/api/core/v1"
+
 	"github.com/headless-e2e/headless-e2e/internal/course"
+	"github.com/headless-e2e/headless-e2e/internal/dnsprofile"
 	"github.com/headless-e2e/headless-e2e/internal/harness"
 	"github.com/headless-e2e/headless-e2e/internal/resolvers"
 	"github.com/headless-e2e/headless-e2e/internal/versions"
@@ -47,8 +59,9 @@ func main() {
 }
 
 func run(ctx context.Context, args []string) error {
-	if len(args) == 0 || (args[0] != "await" && len(args) != 2 && !(args[0] == "jvm" && len(args) == 3)) {
-		return errors.New("usage: lab await | snapshot FILE | summary FILE | jvm FILE SNAPSHOT")
+	oneWord := len(args) == 1 && (args[0] == "await" || args[0] == "cached" || args[0] == "profile")
+	if len(args) == 0 || (!oneWord && len(args) != 2 && !(args[0] == "jvm" && len(args) == 3)) {
+		return errors.New("usage: lab await | cached | profile | snapshot FILE | follow SNAPSHOT | summary FILE | jvm FILE SNAPSHOT")
 	}
 	course, err := connect(ctx)
 	if err != nil {
@@ -75,8 +88,23 @@ func run(ctx context.Context, args []string) error {
 		return summary(ctx, course, args[1])
 	case "jvm":
 		return jvm(ctx, course, args[1], args[2])
+	case "cached", "profile":
+		b, err := dnsprofile.Detect(ctx, course.Client, course.Zone)
+		if err != nil {
+			return err
+		}
+		if args[0] == "profile" {
+			fmt.Printf("lab: this cluster's DNS is %s: %s\n", b.Profile, b.Why)
+			return nil
+		}
+		if b.Max() == 0 {
+			os.Exit(1)
+		}
+		return nil
+	case "follow":
+		return follow(ctx, course, args[1])
 	}
-	return fmt.Errorf("unknown verb %q: want await, snapshot, summary or jvm", args[0])
+	return fmt.Errorf("unknown verb %q: want await, cached, profile, snapshot, follow, summary or jvm", args[0])
 }
 
 func connect(ctx context.Context) (course.Course, error) {
@@ -163,6 +191,87 @@ func jvm(ctx context.Context, c course.Course, file, snapshot string) error {
 		old.Name, len(lookups), count["old"], old.IP, count["new"], now.IP, time.Since(last.Time()).Round(time.Second), which)
 	fmt.Println("lab: the JVM keeps a successful lookup for networkaddress.cache.ttl (30 s by default): a Java client keeps talking to a replaced pod's old IP for up to 30 s, where dig, glibc and musl follow at once.")
 	return nil
+}
+
+// follow shows the learner, right after the delete, what hello-kubernetes-0's name answers
+// while the caches hold the old one: every change of answer, timed from the new pod's Ready,
+// until the setup's cache bound has passed; then when it last answered the old IP. With more
+// than one cache (2 CoreDNS replicas), old and new can alternate, so the first new answer
+// says nothing: only the bound does.
+func follow(ctx context.Context, c course.Course, snapshot string) error {
+	before, err := readSnapshot(snapshot)
+	if err != nil {
+		return err
+	}
+	b, err := dnsprofile.Detect(ctx, c.Client, c.Zone)
+	if err != nil {
+		return err
+	}
+	old := before[0]
+	pod, err := c.Client.CoreV1().Pods(c.Namespace).Get(ctx, old.Name, metav1.GetOptions{})
+	if err != nil {
+		return err
+	}
+	ready := readySince(*pod)
+	from, err := c.ClientFrom(ctx)
+	if err != nil {
+		return err
+	}
+	name := old.Name + "." + course.CourseService
+	until := ready.Add(b.Success + course.CacheSlack)
+	last, changes := "", 0
+	newSince := -1.0 // the first of the answers with the new IP that no other answer followed
+	for {
+		a, err := from.Ask(ctx, dns.Query{Name: name, Search: true})
+		if err != nil {
+			return err
+		}
+		got := strings.Join(a.Values("A"), " ")
+		if got == "" {
+			got = a.Rcode
+		}
+		at := time.Since(ready).Seconds()
+		switch {
+		case got != pod.Status.PodIP:
+			newSince = -1
+		case newSince < 0:
+			newSince = at
+		}
+		if got != last {
+			what := "not the new pod's IP"
+			switch got {
+			case old.IP:
+				what = "the old pod's IP, from a cache"
+			case pod.Status.PodIP:
+				what = "the new pod's IP"
+			}
+			fmt.Printf("lab: %+5.1f s after the new pod was Ready: %s answers %s (%s)\n", at, name, got, what)
+			last, changes = got, changes+1
+		}
+		if time.Now().After(until) {
+			if got != pod.Status.PodIP {
+				return fmt.Errorf("%s still answers %s %.1f s after the new pod %s was Ready, past this cluster's cache bound (%s)", name, got, at, pod.Status.PodIP, b)
+			}
+			fmt.Printf("lab: followed after %.1f s: %s answers %s, the new pod's IP, every time since (Ready at %s; asked until the %s bound, %s, had passed; the answer changed %d times)\n",
+				newSince, name, got, ready.Format(time.TimeOnly), b.Profile, b.Success, changes-1)
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+// readySince is when the pod last turned Ready (to the second, as the API keeps it).
+func readySince(p corev1.Pod) time.Time {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.LastTransitionTime.Time
+		}
+	}
+	return time.Now()
 }
 
 // summary is the lab's last table and its verdict: same names, new IPs.

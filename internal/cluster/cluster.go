@@ -20,6 +20,7 @@ import (
 	kindexec "sigs.k8s.io/kind/pkg/exec"
 	"sigs.k8s.io/kind/pkg/log"
 
+	"github.com/headless-e2e/headless-e2e/internal/dnsprofile"
 	"github.com/headless-e2e/headless-e2e/internal/versions"
 	"github.com/headless-e2e/headless-e2e/pkg/poll"
 )
@@ -63,6 +64,7 @@ type options struct {
 	egressGuard string // script; "" means no guard
 	offline     bool
 	image       ImageEnv
+	dnsProfile  dnsprofile.Profile
 	logger      log.Logger
 	out         io.Writer
 }
@@ -85,6 +87,10 @@ func WithEgressGuard(script string) Option { return func(o *options) { o.egressG
 // WithOffline makes a cluster it creates fully offline: no upstream DNS, no registry (see
 // offline.go). The node image choice is offline already through ImageEnv.
 func WithOffline() Option { return func(o *options) { o.offline = true } }
+
+// WithDNSProfile gives a cluster Up creates that DNS setup (dnsprofile.Apply); a reused
+// cluster keeps its own.
+func WithDNSProfile(p dnsprofile.Profile) Option { return func(o *options) { o.dnsProfile = p } }
 
 // WithImageEnv sets how the node image is chosen (see ChooseNodeImage).
 func WithImageEnv(e ImageEnv) Option { return func(o *options) { o.image = e } }
@@ -179,6 +185,12 @@ func Up(ctx context.Context, opts ...Option) (*Cluster, error) {
 				return c, fmt.Errorf("making cluster %q offline: %w", o.name, err)
 			}
 			fmt.Fprintln(o.out, "offline: CoreDNS has no upstream resolver, containerd no registry")
+		}
+		if o.dnsProfile != "" && o.dnsProfile != dnsprofile.Kubeadm {
+			if err := c.applyDNSProfile(ctx, o.dnsProfile); err != nil {
+				return c, fmt.Errorf("DNS_PROFILE=%s on cluster %q: %w", o.dnsProfile, o.name, err)
+			}
+			fmt.Fprintf(o.out, "DNS profile %s\n", dnsprofile.Documented(o.dnsProfile))
 		}
 	}
 	if err := WaitReady(ctx, o.kubeconfig, 3*time.Minute); err != nil {

@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"strings"
 
+	"github.com/headless-e2e/headless-e2e/internal/dnsprofile"
 	"github.com/headless-e2e/headless-e2e/internal/versions"
 )
 
@@ -15,10 +16,14 @@ type Settings struct {
 	Offline     bool   // OFFLINE=1: nothing may contact a registry; the local node image is used
 	NodeImage   string // KIND_NODE_IMAGE: overrides the choice
 	EgressGuard bool   // EGRESS_GUARD=1|0, default on when OFFLINE=1
+	// DNSProfile (DNS_PROFILE) is the DNS setup a cluster this project creates gets: kubeadm
+	// (default), cache30 or nodelocal (see package dnsprofile).
+	DNSProfile dnsprofile.Profile
 }
 
-// SettingsFromEnv reads the knobs.
-func SettingsFromEnv() Settings {
+// SettingsFromEnv reads the knobs; a value that means nothing is an error naming the ones that
+// do.
+func SettingsFromEnv() (Settings, error) {
 	s := Settings{
 		Name:      os.Getenv("KIND_CLUSTER_NAME"),
 		Offline:   os.Getenv("OFFLINE") == "1",
@@ -31,7 +36,9 @@ func SettingsFromEnv() Settings {
 	if g := os.Getenv("EGRESS_GUARD"); g != "" {
 		s.EgressGuard = g == "1"
 	}
-	return s
+	var err error
+	s.DNSProfile, err = dnsprofile.Parse(os.Getenv("DNS_PROFILE"))
+	return s, err
 }
 
 // Options turns settings into Up/Down options. repoRoot locates scripts/egress-guard.sh.
@@ -55,6 +62,7 @@ func (s Settings) Options(repoRoot string, v versions.Versions) []Option {
 	if s.Offline {
 		opts = append(opts, WithOffline())
 	}
+	opts = append(opts, WithDNSProfile(s.DNSProfile))
 	if s.EgressGuard {
 		opts = append(opts, WithEgressGuard(EgressGuardScript(repoRoot)))
 	}

@@ -3,8 +3,10 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"os/exec"
 	"regexp"
 
+	"github.com/headless-e2e/headless-e2e/internal/dnsprofile"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/kind/pkg/cluster/nodeutils"
@@ -77,4 +79,33 @@ func (c *Cluster) makeOffline(ctx context.Context) error {
 	}
 	// New pods read the new Corefile at start; the reload plugin would take up to a minute.
 	return cs.CoreV1().Pods("kube-system").DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{LabelSelector: "k8s-app=kube-dns"})
+}
+
+// applyDNSProfile gives the new cluster's DNS the profile's setup; nodes are changed through
+// docker exec, as kind changes them.
+func (c *Cluster) applyDNSProfile(ctx context.Context, p dnsprofile.Profile) error {
+	nodes, err := c.provider.ListInternalNodes(c.Name)
+	if err != nil {
+		return err
+	}
+	var names []string
+	for _, n := range nodes {
+		names = append(names, n.String())
+	}
+	cfg, err := RESTConfig(c.Kubeconfig)
+	if err != nil {
+		return err
+	}
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	return dnsprofile.Apply(ctx, p, dnsprofile.ApplyInput{Client: cs, Nodes: names, Zone: "cluster.local",
+		Exec: func(ctx context.Context, node string, cmd ...string) error {
+			out, err := exec.CommandContext(ctx, "docker", append([]string{"exec", node}, cmd...)...).CombinedOutput()
+			if err != nil {
+				return fmt.Errorf("%w: %s", err, out)
+			}
+			return nil
+		}})
 }

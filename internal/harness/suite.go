@@ -22,6 +22,7 @@ import (
 
 	"github.com/headless-e2e/headless-e2e/internal/cluster"
 	"github.com/headless-e2e/headless-e2e/internal/course"
+	"github.com/headless-e2e/headless-e2e/internal/dnsprofile"
 	"github.com/headless-e2e/headless-e2e/internal/kube"
 	"github.com/headless-e2e/headless-e2e/internal/versions"
 	"github.com/headless-e2e/headless-e2e/pkg/headless"
@@ -45,8 +46,12 @@ type Settings struct {
 
 // LoadSettings reads the environment. repoRoot is the checkout (the test's working dir is e2e/).
 func LoadSettings(repoRoot string, v versions.Versions) (Settings, error) {
+	clusterSettings, err := cluster.SettingsFromEnv()
+	if err != nil {
+		return Settings{}, err
+	}
 	s := Settings{
-		Cluster:        cluster.SettingsFromEnv(),
+		Cluster:        clusterSettings,
 		UseExisting:    os.Getenv("USE_EXISTING_CLUSTER") == "1",
 		Kubeconfig:     os.Getenv("KUBECONFIG"),
 		Keep:           cluster.Keep(envOr("KEEP_CLUSTER", string(cluster.KeepNever))),
@@ -169,8 +174,11 @@ type Suite struct {
 	Versions versions.Versions
 	Conn     *Connection
 	Course   course.Course // the course's workload in the run's namespace
-	failed   atomic.Bool
-	started  time.Time
+	// DNS is the cluster's DNS setup as DeployCourse read it (dnsprofile.Detect): how long
+	// caches may keep an answer, which every wait for DNS to follow a change allows.
+	DNS     dnsprofile.Bounds
+	failed  atomic.Bool
+	started time.Time
 	// earlier is the verdict on the namespaces earlier runs left being deleted, checked
 	// while this run works and reported by Finish.
 	earlier chan string
@@ -318,8 +326,16 @@ func (s *Suite) DeployCourse(ctx context.Context, cfg *envconf.Config) (context.
 		return ctx, err
 	}
 	s.Logf("course workload ready and published in %s; cluster DNS zone %q", time.Since(start).Round(100*time.Millisecond), s.Course.Zone)
+	if s.DNS, err = dnsprofile.Detect(ctx, s.Conn.Client, s.Course.Zone); err != nil {
+		return ctx, err
+	}
+	s.Logf("cluster DNS: %s; read: %s", s.DNS, s.DNS.Seen)
 	return ctx, nil
 }
+
+// DNSTimeout is how long a wait for DNS to follow a change may take on this cluster: DNS's own
+// (headless.DNSTimeout) and the longest its caches may keep an old answer.
+func (s *Suite) DNSTimeout() time.Duration { return headless.DNSTimeout + s.DNS.Max() }
 
 // RecordFailure remembers that a feature failed, for the artifacts and the keep policy.
 func (s *Suite) RecordFailure(ctx context.Context, cfg *envconf.Config, t *testing.T, f features.Feature) (context.Context, error) {

@@ -25,8 +25,10 @@ type Cell struct {
 
 // Matrix collects cells from features running side by side.
 type Matrix struct {
-	mu        sync.Mutex
-	Date      string            `json:"date"`
+	mu   sync.Mutex
+	Date string `json:"date"`
+	DNS  string `json:"dns"` // the cluster's DNS setup the cells were measured behind
+
 	Versions  map[string]string `json:"versions"` // resolver -> library version
 	Scenarios []string          `json:"scenarios"`
 	Cells     []Cell            `json:"cells"`
@@ -66,7 +68,11 @@ func (m *Matrix) Markdown() string {
 		cells[[2]string{c.Resolver, c.Scenario}] = c
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "Resolver matrix, %s (each cell: the documented behaviour asserted, and the figure measured)\n\n", m.Date)
+	fmt.Fprintf(&b, "Resolver matrix, %s (each cell: the documented behaviour asserted, and the figure measured)\n", m.Date)
+	if m.DNS != "" {
+		fmt.Fprintf(&b, "Cluster DNS: %s\n", m.DNS)
+	}
+	b.WriteString("\n")
 	b.WriteString("| resolver | version | " + strings.Join(m.Scenarios, " | ") + " |\n")
 	b.WriteString("|---|---|" + strings.Repeat("---|", len(m.Scenarios)) + "\n")
 	for _, r := range all {
@@ -97,8 +103,14 @@ func (m *Matrix) Markdown() string {
 	return b.String()
 }
 
-// Write saves the matrix as resolvers.json and resolvers.md in dir.
-func (m *Matrix) Write(dir string) error {
+// Write saves the matrix as resolvers.json and resolvers.md in dir; measured behind another
+// DNS setup than kubeadm's (DNS_PROFILE), as resolvers-<setup>.json and .md, so the setups'
+// matrices sit side by side.
+func (m *Matrix) Write(dir string, setup string) error {
+	name := "resolvers"
+	if setup != "" && setup != "kubeadm" {
+		name += "-" + setup
+	}
 	md := m.Markdown()
 	m.mu.Lock()
 	data, err := json.MarshalIndent(m, "", "  ")
@@ -109,8 +121,8 @@ func (m *Matrix) Write(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(dir, "resolvers.json"), append(data, '\n'), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, name+".json"), append(data, '\n'), 0o644); err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(dir, "resolvers.md"), []byte(md), 0o644)
+	return os.WriteFile(filepath.Join(dir, name+".md"), []byte(md), 0o644)
 }

@@ -99,14 +99,19 @@ func Rule9(source netip.Prefix) func(addr string) int {
 }
 
 // JudgeOrdering: repeated lookups of one name from one process, as a client that takes the
-// first address would make them. CoreDNS's loadbalance plugin shuffles each answer, so:
+// first address would make them. When the server shuffles each answer (shuffles: CoreDNS's
+// loadbalance plugin, cached answers included):
 //   - a resolver with a cache returns one order for every lookup inside its TTL;
 //   - one that keeps the server's order shows at least two different first addresses;
 //   - one that sorts IPv4 (glibc) returns every answer in rank order (Rule9): the top-ranked
 //     addresses always come first, and the server's shuffle shows only among equals.
 //
+// When it does not (a DNS cache without loadbalance: NodeLocal DNSCache's addon Corefile), the
+// cache hands out the order it stored until its entry expires, so a resolver that keeps the
+// server's order returns that one order, or two when the entry expired during the lookups.
+//
 // The figure counts how often each address (in sorted order) came first.
-func JudgeOrdering(r Resolver, lookups []Lookup, want []string, rank func(string) int) (string, error) {
+func JudgeOrdering(r Resolver, lookups []Lookup, want []string, rank func(string) int, shuffles bool) (string, error) {
 	if len(want) < 2 {
 		return "", fmt.Errorf("%s: the Service answers %d address(es): an order needs at least 2", r.Name, len(want))
 	}
@@ -153,6 +158,11 @@ func JudgeOrdering(r Resolver, lookups []Lookup, want []string, rank func(string
 		return figure + ", one order (cached)", nil
 	case r.SortsIPv4 && candidates == 1:
 		return figure + ", same-subnet pod always first", nil
+	case !shuffles && !r.SortsIPv4:
+		if len(orders) > 2 {
+			return figure, fmt.Errorf("%s returned %d different orders from a DNS cache that does not shuffle, want the cached one (two if the entry expired meanwhile)", r.Name, len(orders))
+		}
+		return figure + fmt.Sprintf(", %d order(s): the DNS cache's, not shuffled", len(orders)), nil
 	case len(firsts) < 2:
 		return figure, fmt.Errorf("%s put the same address first in all %d lookups, want the server's shuffle to show among the %d that may come first (%s)", r.Name, len(lookups), candidates, r.Documented)
 	case r.SortsIPv4 && candidates < len(want):
@@ -209,7 +219,11 @@ func follow(lookups []Lookup, replaced []Replaced) Timeline {
 //   - no address: up to bound past Ready, or, with a negative cache, NegativeTTL from the
 //     failure that filled it;
 //   - a resolver with a cache must show it: the old address returned after Ready.
-func JudgeReplacement(r Resolver, lookups []Lookup, replaced []Replaced, bound time.Duration) (string, error) {
+//
+// With a DNS cache in front of CoreDNS (dnsCached: DNS_PROFILE cache30, nodelocal), a resolver
+// cache that expires while DNS still serves the old address fetches it again and keeps it a
+// TTL more: its old address is allowed until bound (DNS's own, through its cache) plus its TTL.
+func JudgeReplacement(r Resolver, lookups []Lookup, replaced []Replaced, bound time.Duration, dnsCached bool) (string, error) {
 	const slack = time.Second // the probes' interval and the lookups' own time, generously
 	tl := follow(lookups, replaced)
 	var errs []error
@@ -226,6 +240,9 @@ func JudgeReplacement(r Resolver, lookups []Lookup, replaced []Replaced, bound t
 		}
 		cacheEnds := mine[0].Time().Add(r.CacheTTL + slack)
 		deadline := rp.ReadyAt.Add(bound)
+		if dnsCached && r.CacheTTL > 0 && deadline.Add(r.CacheTTL+slack).After(cacheEnds) {
+			cacheEnds = deadline.Add(r.CacheTTL + slack)
+		}
 		var failedSince time.Time
 		var broken brokenLookups
 		for _, l := range mine {

@@ -95,35 +95,43 @@ func TestJudgeOrdering(t *testing.T) {
 	b := []string{"10.244.1.3", "10.244.1.2", "10.244.2.3"}
 	c := []string{"10.244.2.3", "10.244.1.2", "10.244.1.3"}
 	dig, glibc, jvm := resolver(t, "dig"), resolver(t, "glibc"), resolver(t, "jvm")
-	if _, err := JudgeOrdering(dig, lookups(a, c, b), want, rank); err != nil {
+	if _, err := JudgeOrdering(dig, lookups(a, c, b), want, rank, true); err != nil {
 		t.Fatal(err)
 	}
 	// Scaled to one pod: nothing to order, whatever the resolver.
-	_, err := JudgeOrdering(dig, lookups([]string{"10.244.1.2"}), []string{"10.244.1.2"}, rank)
+	_, err := JudgeOrdering(dig, lookups([]string{"10.244.1.2"}), []string{"10.244.1.2"}, rank, true)
 	wantErr(t, err, "answers 1 address(es): an order needs at least 2")
-	_, err = JudgeOrdering(dig, lookups(a, a, a), want, rank)
+	_, err = JudgeOrdering(dig, lookups(a, a, a), want, rank, true)
 	wantErr(t, err, "dig put the same address first in all 3 lookups")
-	if _, err := JudgeOrdering(glibc, lookups(a, b, a), want, rank); err != nil {
+	if _, err := JudgeOrdering(glibc, lookups(a, b, a), want, rank, true); err != nil {
 		t.Fatal(err)
 	}
 	// The other node's pod first: not what rule 9 makes of a same-subnet source.
-	_, err = JudgeOrdering(glibc, lookups(a, c), want, rank)
+	_, err = JudgeOrdering(glibc, lookups(a, c), want, rank, true)
 	wantErr(t, err, "10.244.1.2 (rank 29) after 10.244.2.3 (rank 0)")
 	// Measured on the cluster: from 10.244.1.39/24 glibc returned 1.34 (29 common bits), 1.29
 	// (26), then the other node's pod, every time.
 	measured := []string{"10.244.1.34", "10.244.1.29", "10.244.2.11"}
 	from39 := Rule9(netip.MustParsePrefix("10.244.1.39/24"))
-	figure, err := JudgeOrdering(glibc, lookups(measured, measured), measured, from39)
+	figure, err := JudgeOrdering(glibc, lookups(measured, measured), measured, from39, true)
 	if err != nil || !strings.Contains(figure, "same-subnet pod always first") {
 		t.Fatalf("figure %q, err %v", figure, err)
 	}
-	_, err = JudgeOrdering(glibc, lookups([]string{"10.244.1.29", "10.244.1.34", "10.244.2.11"}), measured, from39)
+	_, err = JudgeOrdering(glibc, lookups([]string{"10.244.1.29", "10.244.1.34", "10.244.2.11"}), measured, from39, true)
 	wantErr(t, err, "10.244.1.34 (rank 29) after 10.244.1.29 (rank 26)")
-	if _, err := JudgeOrdering(jvm, lookups(b, b, b), want, rank); err != nil {
+	if _, err := JudgeOrdering(jvm, lookups(b, b, b), want, rank, true); err != nil {
 		t.Fatal(err)
 	}
-	_, err = JudgeOrdering(jvm, lookups(a, b), want, rank)
+	_, err = JudgeOrdering(jvm, lookups(a, b), want, rank, true)
 	wantErr(t, err, "2 different orders inside its 30s cache TTL")
+	// Behind NodeLocal DNSCache (no loadbalance), measured: dig, musl and Go got the cached
+	// order every time; that is the documented behaviour there, and a shuffle is not.
+	figure, err = JudgeOrdering(dig, lookups(c, c, c), want, rank, false)
+	if err != nil || !strings.Contains(figure, "first 0/0/3 of 3, 1 order(s): the DNS cache's, not shuffled") {
+		t.Fatalf("dig behind a cache that does not shuffle: figure %q, err %v", figure, err)
+	}
+	_, err = JudgeOrdering(dig, lookups(a, b, c), want, rank, false)
+	wantErr(t, err, "dig returned 3 different orders from a DNS cache that does not shuffle")
 }
 
 func TestJudgeReplacement(t *testing.T) {
@@ -151,31 +159,50 @@ func TestJudgeReplacement(t *testing.T) {
 	followsDNS := timeline(time.Second, 3200*time.Millisecond)
 	bound := ConvergedAfterReady(followsDNS, rp) + time.Second
 	glibc, jvm, ttl0 := resolver(t, "glibc"), resolver(t, "jvm"), resolver(t, "jvm-ttl0")
-	if _, err := JudgeReplacement(glibc, followsDNS, rp, bound); err != nil {
+	if _, err := JudgeReplacement(glibc, followsDNS, rp, bound, false); err != nil {
 		t.Fatal(err)
 	}
 	// A cache where none is documented: the old IP 10 s after Ready.
-	_, err := JudgeReplacement(glibc, timeline(13*time.Second, 0), rp, bound)
+	_, err := JudgeReplacement(glibc, timeline(13*time.Second, 0), rp, bound, false)
 	wantErr(t, err, "glibc: hello-0.headless-demo -> [10.244.1.2] (old 10.244.1.2) at Ready+1.0s", "(no cache) (and 17 more such lookups, the last at Ready+9.5s)")
 	// The JVM's cache: old until 30 s after its first lookup is allowed, and required.
-	figure, err := JudgeReplacement(jvm, timeline(30*time.Second, 0), rp, bound)
+	figure, err := JudgeReplacement(jvm, timeline(30*time.Second, 0), rp, bound, false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(figure, "old IP until Ready+26.5s") {
 		t.Errorf("figure %q", figure)
 	}
-	_, err = JudgeReplacement(jvm, followsDNS, rp, bound)
+	_, err = JudgeReplacement(jvm, followsDNS, rp, bound, false)
 	wantErr(t, err, "jvm never returned an old address after the new pods were Ready")
-	_, err = JudgeReplacement(jvm, timeline(35*time.Second, 0), rp, bound)
+	_, err = JudgeReplacement(jvm, timeline(35*time.Second, 0), rp, bound, false)
 	wantErr(t, err, "its 30s cache from the first lookup")
 	// The negative cache: no address for up to 10 s from the failure that filled it.
 	dark := timeline(time.Second, 11*time.Second)
-	if _, err := JudgeReplacement(ttl0, dark, rp, bound); err != nil {
+	if _, err := JudgeReplacement(ttl0, dark, rp, bound, false); err != nil {
 		t.Fatal(err)
 	}
-	_, err = JudgeReplacement(glibc, dark, rp, bound)
+	_, err = JudgeReplacement(glibc, dark, rp, bound, false)
 	wantErr(t, err, "(no negative cache)")
-	_, err = JudgeReplacement(ttl0, timeline(time.Second, time.Hour), rp, bound)
+	_, err = JudgeReplacement(ttl0, timeline(time.Second, time.Hour), rp, bound, false)
 	wantErr(t, err, "10s negative cache", "at its last lookup")
+	// Behind a DNS cache that served the old IP until Ready+25 s (dig's bound), the JVM
+	// refetched it at its first TTL's end and kept it a TTL more: allowed there, not without.
+	cachedBound := 25 * time.Second
+	long := func() []Lookup {
+		ls := timeline(50*time.Second, 0)
+		for at := 40500 * time.Millisecond; at <= 65*time.Second; at += 500 * time.Millisecond {
+			addrs := []string{"10.244.1.9"}
+			if at < 50*time.Second {
+				addrs = []string{"10.244.1.2"}
+			}
+			ls = append(ls, Lookup{Name: rp[0].Name, At: t0.Add(at).UnixMilli(), Addrs: addrs})
+		}
+		return ls
+	}()
+	if _, err := JudgeReplacement(jvm, long, rp, cachedBound, true); err != nil {
+		t.Fatalf("JVM behind a DNS cache: %v", err)
+	}
+	_, err = JudgeReplacement(jvm, long, rp, cachedBound, false)
+	wantErr(t, err, "its 30s cache from the first lookup")
 }
