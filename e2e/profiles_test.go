@@ -36,14 +36,12 @@ func TestDNSProfileReplacement(t *testing.T) {
 		Assess("replace the 3 pods while the client asks their names", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 			own := harness.Must(suite.DeployCourseIn(ctx, "prof-replace"))(t)
 			defer own.DeleteNamespaceStep()(ctx, t, cfg)
-			from := harness.Must(own.ClientFrom(ctx))(t)
 			pods := harness.Must(own.AwaitReadyPods(ctx))(t)
 			var names []string
 			for _, p := range pods {
 				names = append(names, own.HostFQDN(p.Name, course.CourseService))
 			}
-			q := course.StartQuerier(ctx, from, names)
-			time.Sleep(time.Second) // every name asked, so every cache holds the old answers
+			from, q := asking(ctx, t, own, names...)
 			conv, err := course.ReplacePods(ctx, course.ReplaceInput{Client: own.Client, From: from, Service: course.CourseService, Zone: own.Zone,
 				Pods: pods, Timeout: course.PodTimeout + suite.DNS.Max()})
 			if err != nil {
@@ -82,10 +80,8 @@ func TestDNSProfileNegativeCache(t *testing.T) {
 		Assess("scale to 4 while the client asks the 4th pod's name", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 			own := harness.Must(suite.DeployCourseIn(ctx, "prof-negative"))(t)
 			defer own.DeleteNamespaceStep()(ctx, t, cfg)
-			from := harness.Must(own.ClientFrom(ctx))(t)
 			name := own.HostFQDN(course.CourseStatefulSet+"-3", course.CourseService)
-			q := course.StartQuerier(ctx, from, []string{name})
-			time.Sleep(time.Second) // the NXDOMAIN is in every cache before the pod exists
+			_, q := asking(ctx, t, own, name) // the NXDOMAIN is in the caches before the pod exists
 			start := time.Now()
 			pods, took, err := own.Scale(ctx, 4)
 			if err != nil {
@@ -113,11 +109,9 @@ func TestDNSProfileReadiness(t *testing.T) {
 		Assess("turn one pod unready while the client asks the Service's name", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 			own := harness.Must(suite.DeployCourseIn(ctx, "prof-ready"))(t)
 			defer own.DeleteNamespaceStep()(ctx, t, cfg)
-			from := harness.Must(own.ClientFrom(ctx))(t)
 			pods := harness.Must(own.AwaitReadyPods(ctx))(t)
 			name := own.FQDN(course.CourseService)
-			q := course.StartQuerier(ctx, from, []string{name})
-			time.Sleep(time.Second)
+			_, q := asking(ctx, t, own, name)
 			if err := own.SetReadiness(ctx, pods[1:2], false); err != nil {
 				q.Stop()
 				t.Fatal(err)
@@ -130,6 +124,16 @@ func TestDNSProfileReadiness(t *testing.T) {
 			record(t, dnsprofile.ScenarioReadiness, f.String(), errsOf(err))
 			return ctx
 		}).Feature())
+}
+
+// asking starts the course's client asking names over and over, and gives it a second, so
+// every cache in front of CoreDNS holds their answers before the change.
+func asking(ctx context.Context, t *testing.T, own course.Course, names ...string) (headless.From, *course.Querier) {
+	t.Helper()
+	from := harness.Must(own.ClientFrom(ctx))(t)
+	q := course.StartQuerier(ctx, from, names)
+	time.Sleep(time.Second)
+	return from, q
 }
 
 // holdPast keeps the querier asking until the cluster's cache bounds after changed have passed,

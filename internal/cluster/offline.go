@@ -7,8 +7,6 @@ import (
 	"regexp"
 
 	"github.com/headless-e2e/headless-e2e/internal/dnsprofile"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/kind/pkg/cluster/nodeutils"
 )
 
@@ -58,27 +56,11 @@ func (c *Cluster) makeOffline(ctx context.Context) error {
 			return fmt.Errorf("offline registry config on node %s: %w", n, err)
 		}
 	}
-	cfg, err := RESTConfig(c.Kubeconfig)
+	cs, err := Clientset(c.Kubeconfig)
 	if err != nil {
 		return err
 	}
-	cs, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return err
-	}
-	cms := cs.CoreV1().ConfigMaps("kube-system")
-	cm, err := cms.Get(ctx, "coredns", metav1.GetOptions{})
-	if err != nil {
-		return fmt.Errorf("reading the CoreDNS config: %w", err)
-	}
-	if cm.Data["Corefile"], err = withoutUpstream(cm.Data["Corefile"]); err != nil {
-		return err
-	}
-	if _, err := cms.Update(ctx, cm, metav1.UpdateOptions{}); err != nil {
-		return fmt.Errorf("updating the CoreDNS config: %w", err)
-	}
-	// New pods read the new Corefile at start; the reload plugin would take up to a minute.
-	return cs.CoreV1().Pods("kube-system").DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{LabelSelector: "k8s-app=kube-dns"})
+	return dnsprofile.RewriteCorefile(ctx, cs, withoutUpstream)
 }
 
 // applyDNSProfile gives the new cluster's DNS the profile's setup; nodes are changed through
@@ -92,11 +74,7 @@ func (c *Cluster) applyDNSProfile(ctx context.Context, p dnsprofile.Profile) err
 	for _, n := range nodes {
 		names = append(names, n.String())
 	}
-	cfg, err := RESTConfig(c.Kubeconfig)
-	if err != nil {
-		return err
-	}
-	cs, err := kubernetes.NewForConfig(cfg)
+	cs, err := Clientset(c.Kubeconfig)
 	if err != nil {
 		return err
 	}

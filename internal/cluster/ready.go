@@ -33,14 +33,19 @@ func RESTConfig(kubeconfig string) (*rest.Config, error) {
 	return cfg, nil
 }
 
+// Clientset is a Kubernetes client for a kubeconfig file, configured as RESTConfig says.
+func Clientset(kubeconfig string) (kubernetes.Interface, error) {
+	cfg, err := RESTConfig(kubeconfig)
+	if err != nil {
+		return nil, err
+	}
+	return kubernetes.NewForConfig(cfg)
+}
+
 // WaitReady waits until every node is Ready and kube-system/coredns is Available. kind's own
 // --wait covers the control plane only.
 func WaitReady(ctx context.Context, kubeconfig string, timeout time.Duration) error {
-	cfg, err := RESTConfig(kubeconfig)
-	if err != nil {
-		return err
-	}
-	cs, err := kubernetes.NewForConfig(cfg)
+	cs, err := Clientset(kubeconfig)
 	if err != nil {
 		return err
 	}

@@ -74,23 +74,28 @@ func WithClusterCache(corefile string) (string, error) {
 }
 
 func applyCache30(ctx context.Context, in ApplyInput) error {
-	cms := in.Client.CoreV1().ConfigMaps("kube-system")
+	two := fmt.Sprintf(`{"spec":{"replicas":%d}}`, Documented(Cache30).Caches)
+	if _, err := in.Client.AppsV1().Deployments("kube-system").Patch(ctx, coreDNSDeployment, "application/merge-patch+json", []byte(two), metav1.PatchOptions{}); err != nil {
+		return fmt.Errorf("scaling CoreDNS to 2 replicas: %w", err)
+	}
+	return RewriteCorefile(ctx, in.Client, WithClusterCache)
+}
+
+// RewriteCorefile changes CoreDNS's Corefile (kube-system/coredns) with edit and restarts
+// CoreDNS's pods, which read it at start (the reload plugin would take up to a minute).
+func RewriteCorefile(ctx context.Context, client kubernetes.Interface, edit func(corefile string) (string, error)) error {
+	cms := client.CoreV1().ConfigMaps("kube-system")
 	cm, err := cms.Get(ctx, coreDNSDeployment, metav1.GetOptions{})
 	if err != nil {
 		return fmt.Errorf("reading the CoreDNS config: %w", err)
 	}
-	if cm.Data["Corefile"], err = WithClusterCache(cm.Data["Corefile"]); err != nil {
+	if cm.Data["Corefile"], err = edit(cm.Data["Corefile"]); err != nil {
 		return err
 	}
 	if _, err := cms.Update(ctx, cm, metav1.UpdateOptions{}); err != nil {
 		return fmt.Errorf("updating the CoreDNS config: %w", err)
 	}
-	two := fmt.Sprintf(`{"spec":{"replicas":%d}}`, Documented(Cache30).Caches)
-	if _, err := in.Client.AppsV1().Deployments("kube-system").Patch(ctx, coreDNSDeployment, "application/merge-patch+json", []byte(two), metav1.PatchOptions{}); err != nil {
-		return fmt.Errorf("scaling CoreDNS to 2 replicas: %w", err)
-	}
-	// New pods read the new Corefile at start; the reload plugin would take up to a minute.
-	return in.Client.CoreV1().Pods("kube-system").DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{LabelSelector: "k8s-app=kube-dns"})
+	return client.CoreV1().Pods("kube-system").DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{LabelSelector: "k8s-app=kube-dns"})
 }
 
 // NodeLocalCorefile is the addon's Corefile for the cluster zone and the reverse zones, each
