@@ -14,9 +14,10 @@ SHELL := /usr/bin/env bash
 
 BIN       := $(CURDIR)/bin
 ARTIFACTS ?= $(CURDIR)/$(DEFAULT_ARTIFACTS)
-# make test's e2e phase: everything but the faults (run after it, alone) and the pace=slow
-# resolver replacement, which waits out the JVM's 30-second cache (make resolvers runs it).
-ARGS      ?= --skip-labels area=faults,pace=slow
+# make test's e2e phase: everything but the faults (run after it, alone), the pace=slow
+# resolver replacement, which waits out the JVM's 30-second cache (make resolvers runs it), and
+# the DNS setups' features (make profiles runs them, each setup on a cluster of its own).
+ARGS      ?= --skip-labels area=faults,area=profile,pace=slow
 JUNIT     ?= junit-e2e.xml
 OFFLINE   ?=
 N         ?= 20
