@@ -2,7 +2,8 @@
 # Provokes each kind of bad input a user can give this project and checks that what it prints
 # names the cause and the fix: no docker, no daemon, no permission on the socket, a cluster
 # name already taken, KUBECONFIG pointing at nothing, a manifest that does not parse, an image
-# that is not there, a pod in CrashLoopBackOff, a host that routes IPv6 but has no ip6tables.
+# that is not there, a pod in CrashLoopBackOff, a host that routes IPv6 but has no ip6tables,
+# a DNS_PROFILE that names no setup.
 # Prints each case with its exact message.
 #
 # Never touches the cluster named "kind": case 4 uses a lone container named like a node of
@@ -168,6 +169,13 @@ else
     "egress guard (no cluster was created)" "IPv6 is routed off this machine" "but ip6tables is not installed" \
     "fix: apt-get install -y iptables" "containers of $NOIP6_CLUSTER: 0"
 fi
+
+# 10. A DNS setup that does not exist: an error naming the ones that do, before any cluster.
+provoke "10. DNS_PROFILE=cache5: go run ./cmd/cluster up" "$work/10.log" \
+  env DNS_PROFILE=cache5 KIND_CLUSTER_NAME=$TAKEN go run ./cmd/cluster up
+echo "containers of $TAKEN: $(docker ps --all --quiet --filter "name=^$TAKEN-" | wc -l)" >>"$work/10.log"
+expect fail "$work/10.log" '^error:|^containers' \
+  "error: DNS_PROFILE=cache5 is not a profile: use one of kubeadm cache30 nodelocal" "containers of $TAKEN: 0"
 
 echo
 echo "bad-input: $passed passed, $failed failed"
