@@ -137,7 +137,8 @@ show kubectl delete pod "${PODS[@]}"
 wait_for "all three pods recreated and Ready" 120 all_replaced
 show kubectl get pods -o wide
 
-if "$REPO_ROOT/bin/lab" cached; then
+cached=$(verdict cached)
+if [[ $cached == yes ]]; then
   step "Right away: the same name may still answer the old IP, from a cache"
   verdict profile
   show kubectl exec "$client" -- nslookup hello-kubernetes-0.headless-demo

@@ -8,8 +8,8 @@
 //	lab summary FILE     after the delete: print each pod's old and new IP and whether its name
 //	                     followed; exit 1 unless every pod has a new IP, its name answers exactly
 //	                     that IP and the Service name exactly the new set
-//	lab cached           exit 0 when the cluster's DNS caches the cluster zone (DNS_PROFILE
-//	                     cache30, nodelocal; read from the cluster), 1 when it does not
+//	lab cached           print "yes" when the cluster's DNS caches the cluster zone (DNS_PROFILE
+//	                     cache30, nodelocal; read from the cluster), "no" when it does not
 //	lab profile          say which DNS setup the cluster runs, and what its caches do
 //	lab follow SNAPSHOT  right after the delete: ask for hello-kubernetes-0 every half second,
 //	                     printing each answer as it changes, until it is the new pod's IP
@@ -98,7 +98,9 @@ func run(ctx context.Context, args []string) error {
 			return nil
 		}
 		if b.Max() == 0 {
-			os.Exit(1)
+			fmt.Println("no")
+		} else {
+			fmt.Println("yes")
 		}
 		return nil
 	case "follow":
