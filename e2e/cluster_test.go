@@ -33,14 +33,22 @@ func TestClusterIsReady(t *testing.T) {
 			return ctx
 		})
 	}
-	b = b.Assess("a pod on each worker reaches a pod on the other by IP", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+	if c := suite.Cluster(); c != nil && c.Created {
+		b = b.Assess("every node has an address of each IP family asked (IP_FAMILY)", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+			want := map[cluster.Family][]string{cluster.IPv4: {"IPv4"}, cluster.IPv6: {"IPv6"}, cluster.Dual: {"IPv4", "IPv6"}}[suite.Settings.Cluster.Family]
+			NewWithT(t).Expect(kube.NodeFamilies(ctx, suite.Client())).To(Equal(want), "IP_FAMILY=%s", suite.Settings.Cluster.Family)
+			return ctx
+		})
+	}
+	b = b.Assess("a pod on each worker reaches a pod on the other by each of its IPs, one per family", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 		g := NewWithT(t)
+		families := harness.Must(kube.NodeFamilies(ctx, suite.Client()))(t)
 		hello, client, err := course.CourseTemplates(ctx, manifests.Headless, "headless/*.yaml",
 			suite.Settings.Images(suite.Versions))
 		g.Expect(err).NotTo(HaveOccurred())
 		lines, err := course.CheckCrossNode(ctx, course.CrossNodeInput{
 			Client: suite.Client(), Exec: suite.Course.Exec, Namespace: suite.Namespace(), Nodes: harness.Must(kube.NodeNames(ctx, suite.Client(), kube.WorkerSelector))(t),
-			Hello: hello, Clients: client, Timeout: time.Minute,
+			Hello: hello, Clients: client, Families: len(families), Timeout: time.Minute,
 		})
 		for _, l := range lines {
 			t.Log(l)
@@ -50,7 +58,8 @@ func TestClusterIsReady(t *testing.T) {
 	})
 	if suite.Cluster() != nil && suite.Settings.Cluster.EgressGuard {
 		b = b.Assess("the egress guard is up in every family this host routes: uplink drops reached, blackholes for the pod and service CIDRs", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
-			report, err := cluster.CheckEgressGuard(ctx, cluster.EgressGuardScript(suite.Settings.RepoRoot), cluster.PodSubnet, cluster.ServiceSubnet)
+			pod, service := cluster.Subnets(suite.Settings.Cluster.Family)
+			report, err := cluster.CheckEgressGuard(ctx, cluster.EgressGuardScript(suite.Settings.RepoRoot), append(pod, service...)...)
 			t.Log(report)
 			NewWithT(t).Expect(err).NotTo(HaveOccurred())
 			return ctx

@@ -3,7 +3,7 @@
 # names the cause and the fix: no docker, no daemon, no permission on the socket, a cluster
 # name already taken, KUBECONFIG pointing at nothing, a manifest that does not parse, an image
 # that is not there, a pod in CrashLoopBackOff, a host that routes IPv6 but has no ip6tables,
-# a DNS_PROFILE that names no setup.
+# a DNS_PROFILE that names no setup, an IP_FAMILY that names no family.
 # Prints each case with its exact message.
 #
 # Never touches the cluster named "kind": case 4 uses a lone container named like a node of
@@ -176,6 +176,13 @@ provoke "10. DNS_PROFILE=cache5: go run ./cmd/cluster up" "$work/10.log" \
 echo "containers of $TAKEN: $(docker ps --all --quiet --filter "name=^$TAKEN-" | wc -l)" >>"$work/10.log"
 expect fail "$work/10.log" '^error:|^containers' \
   "error: DNS_PROFILE=cache5 is not a profile: use one of kubeadm cache30 nodelocal" "containers of $TAKEN: 0"
+
+# 11. An IP family that does not exist: an error naming the ones that do, before any cluster.
+provoke "11. IP_FAMILY=ipv5: go run ./cmd/cluster up" "$work/11.log" \
+  env IP_FAMILY=ipv5 KIND_CLUSTER_NAME=$TAKEN go run ./cmd/cluster up
+echo "containers of $TAKEN: $(docker ps --all --quiet --filter "name=^$TAKEN-" | wc -l)" >>"$work/11.log"
+expect fail "$work/11.log" '^error:|^containers' \
+  "error: IP_FAMILY=ipv5 is not an IP family: use ipv4, ipv6 or dual" "containers of $TAKEN: 0"
 
 echo
 echo "bad-input: $passed passed, $failed failed"

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -11,10 +12,11 @@ import (
 	"time"
 )
 
+// kube-proxy's metrics endpoints: routecni runs with hostNetwork, so the node's loopback is
+// kube-proxy's loopback too (kubeadm binds it there, in the primary family's).
+var kubeProxyMetricsURLs = []string{"http://127.0.0.1:10249/metrics", "http://[::1]:10249/metrics"}
+
 const (
-	// kube-proxy's metrics endpoint: routecni runs with hostNetwork, so the
-	// node's loopback is kube-proxy's loopback too (kubeadm binds it there).
-	kubeProxyMetricsURL = "http://127.0.0.1:10249/metrics"
 	// kube-proxy sets this gauge at the end of every successful rule sync; it
 	// is absent (or 0) until the first one. Its /healthz turns 200 before
 	// that, which is why the metric is read instead.
@@ -62,9 +64,24 @@ func kubeProxySynced(metricsText string) bool {
 	return found
 }
 
-// fetchKubeProxyMetrics is the production source for waitForKubeProxy.
+// fetchKubeProxyMetrics is the production source for waitForKubeProxy. kube-proxy serves its
+// metrics on the loopback of the cluster's primary family: 127.0.0.1 on IPv4 and dual-stack
+// clusters, [::1] on IPv6 ones (seen on kind: without the second, an IPv6 cluster's nodes waited
+// out the whole timeout). The first address that answers is used.
 func fetchKubeProxyMetrics(ctx context.Context, c *http.Client) (string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, kubeProxyMetricsURL, nil)
+	var errs []error
+	for _, url := range kubeProxyMetricsURLs {
+		text, err := fetchMetrics(ctx, c, url)
+		if err == nil {
+			return text, nil
+		}
+		errs = append(errs, err)
+	}
+	return "", errors.Join(errs...)
+}
+
+func fetchMetrics(ctx context.Context, c *http.Client, url string) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return "", err
 	}
@@ -74,7 +91,7 @@ func fetchKubeProxyMetrics(ctx context.Context, c *http.Client) (string, error) 
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("GET %s: %s", kubeProxyMetricsURL, resp.Status)
+		return "", fmt.Errorf("GET %s: %s", url, resp.Status)
 	}
 	// The bound keeps a misbehaving endpoint from eating the pod's small
 	// memory request; real kube-proxy metrics are a few hundred KiB at most.

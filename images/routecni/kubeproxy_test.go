@@ -3,6 +3,10 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 )
@@ -85,5 +89,25 @@ func TestWaitForKubeProxyCancelled(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("did not return on cancel")
+	}
+}
+
+// kube-proxy serves its metrics on the primary family's loopback: an IPv6 cluster's nodes
+// must be read at [::1] once 127.0.0.1 does not answer.
+func TestFetchKubeProxyMetricsTriesEachLoopback(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintln(w, "kubeproxy_sync_proxy_rules_last_timestamp_seconds 1.7e+09")
+	}))
+	defer srv.Close()
+	saved := kubeProxyMetricsURLs
+	defer func() { kubeProxyMetricsURLs = saved }()
+	kubeProxyMetricsURLs = []string{"http://127.0.0.1:1/metrics", srv.URL + "/metrics"}
+	text, err := fetchKubeProxyMetrics(context.Background(), srv.Client())
+	if err != nil || !kubeProxySynced(text) {
+		t.Fatalf("text %q, err %v: want the second address's metrics", text, err)
+	}
+	kubeProxyMetricsURLs = []string{"http://127.0.0.1:1/metrics"}
+	if _, err := fetchKubeProxyMetrics(context.Background(), srv.Client()); err == nil || !strings.Contains(err.Error(), "127.0.0.1:1") {
+		t.Fatalf("nothing answering: err %v, want it named", err)
 	}
 }

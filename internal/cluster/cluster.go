@@ -25,20 +25,55 @@ import (
 	"github.com/headless-e2e/headless-e2e/pkg/poll"
 )
 
-// The cluster's address ranges, set explicitly (they are kind's defaults) because the egress
-// guard blackholes exactly these on the host.
+// The cluster's address ranges per family, set explicitly (they are kind's defaults) because
+// the egress guard blackholes exactly these on the host.
 const (
-	PodSubnet     = "10.244.0.0/16"
-	ServiceSubnet = "10.96.0.0/16"
+	PodSubnet      = "10.244.0.0/16"
+	ServiceSubnet  = "10.96.0.0/16"
+	PodSubnet6     = "fd00:10:244::/56"
+	ServiceSubnet6 = "fd00:10:96::/112"
 )
 
+// Family is a cluster's IP family (IP_FAMILY), as kind names it.
+type Family = v1alpha4.ClusterIPFamily
+
+// The IP families a cluster can run.
+const (
+	IPv4 = v1alpha4.IPv4Family // the course as written
+	IPv6 = v1alpha4.IPv6Family
+	Dual = v1alpha4.DualStackFamily
+)
+
+// ParseFamily reads IP_FAMILY; "" is ipv4. Anything else is an error naming the families.
+func ParseFamily(s string) (Family, error) {
+	switch f := Family(s); f {
+	case "":
+		return IPv4, nil
+	case IPv4, IPv6, Dual:
+		return f, nil
+	}
+	return "", fmt.Errorf("IP_FAMILY=%s is not an IP family: use ipv4, ipv6 or dual", s)
+}
+
+// Subnets are the pod and service ranges of a family's cluster, the primary family first.
+func Subnets(f Family) (pod, service []string) {
+	switch f {
+	case IPv6:
+		return []string{PodSubnet6}, []string{ServiceSubnet6}
+	case Dual:
+		return []string{PodSubnet, PodSubnet6}, []string{ServiceSubnet, ServiceSubnet6}
+	}
+	return []string{PodSubnet}, []string{ServiceSubnet}
+}
+
 // Config is the course's cluster: one control plane and two workers, which kind names
-// <name>-control-plane, <name>-worker and <name>-worker2. No host port mappings. Offline, its
-// containerd reads per-registry configuration (see offline.go).
-func Config(offline bool) *v1alpha4.Cluster {
+// <name>-control-plane, <name>-worker and <name>-worker2, in IP family f. No host port
+// mappings. Offline, its containerd reads per-registry configuration (see offline.go).
+func Config(offline bool, f Family) *v1alpha4.Cluster {
+	pod, service := Subnets(f)
 	c := &v1alpha4.Cluster{
 		Nodes:      []v1alpha4.Node{{Role: v1alpha4.ControlPlaneRole}, {Role: v1alpha4.WorkerRole}, {Role: v1alpha4.WorkerRole}},
-		Networking: v1alpha4.Networking{PodSubnet: PodSubnet, ServiceSubnet: ServiceSubnet},
+		Networking: v1alpha4.Networking{IPFamily: f, PodSubnet: strings.Join(pod, ","), ServiceSubnet: strings.Join(service, ",")},
 	}
 	if offline {
 		c.ContainerdConfigPatches = []string{offlineContainerdPatch}
@@ -65,6 +100,7 @@ type options struct {
 	offline     bool
 	image       ImageEnv
 	dnsProfile  dnsprofile.Profile
+	family      Family
 	logger      log.Logger
 	out         io.Writer
 }
@@ -92,6 +128,9 @@ func WithOffline() Option { return func(o *options) { o.offline = true } }
 // cluster keeps its own.
 func WithDNSProfile(p dnsprofile.Profile) Option { return func(o *options) { o.dnsProfile = p } }
 
+// WithIPFamily makes a cluster Up creates one of that IP family (default ipv4).
+func WithIPFamily(f Family) Option { return func(o *options) { o.family = f } }
+
 // WithImageEnv sets how the node image is chosen (see ChooseNodeImage).
 func WithImageEnv(e ImageEnv) Option { return func(o *options) { o.image = e } }
 
@@ -99,7 +138,7 @@ func WithImageEnv(e ImageEnv) Option { return func(o *options) { o.image = e } }
 func WithOutput(w io.Writer) Option { return func(o *options) { o.out = w } }
 
 func newOptions(opts []Option) *options {
-	o := &options{name: versions.MustLoad().DefaultClusterName, out: os.Stderr, logger: kindcmd.NewLogger()}
+	o := &options{name: versions.MustLoad().DefaultClusterName, family: IPv4, out: os.Stderr, logger: kindcmd.NewLogger()}
 	for _, opt := range opts {
 		opt(o)
 	}
@@ -154,14 +193,15 @@ func Up(ctx context.Context, opts ...Option) (*Cluster, error) {
 			return nil, fmt.Errorf("creating kind cluster %q: interrupted before it started (%w)", o.name, err)
 		}
 		if o.egressGuard != "" {
-			if err := guard(ctx, o.out, o.egressGuard, "up", PodSubnet, ServiceSubnet); err != nil {
+			pod, service := Subnets(o.family)
+			if err := guard(ctx, o.out, o.egressGuard, append([]string{"up"}, append(pod, service...)...)...); err != nil {
 				return nil, fmt.Errorf("egress guard (no cluster was created): %w", err)
 			}
 		}
 		created := make(chan error, 1)
 		go func() {
 			created <- p.Create(o.name,
-				kindcluster.CreateWithV1Alpha4Config(Config(o.offline)),
+				kindcluster.CreateWithV1Alpha4Config(Config(o.offline, o.family)),
 				kindcluster.CreateWithNodeImage(choice.Image),
 				kindcluster.CreateWithKubeconfigPath(o.kubeconfig),
 				kindcluster.CreateWithDisplayUsage(false),

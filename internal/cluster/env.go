@@ -19,6 +19,9 @@ type Settings struct {
 	// DNSProfile (DNS_PROFILE) is the DNS setup a cluster this project creates gets: kubeadm
 	// (default), cache30 or nodelocal (see package dnsprofile).
 	DNSProfile dnsprofile.Profile
+	// Family (IP_FAMILY) is the IP family of a cluster this project creates: ipv4 (default),
+	// ipv6 or dual.
+	Family Family
 }
 
 // SettingsFromEnv reads the knobs; a value that means nothing is an error naming the ones that
@@ -37,6 +40,9 @@ func SettingsFromEnv() (Settings, error) {
 		s.EgressGuard = g == "1"
 	}
 	var err error
+	if s.Family, err = ParseFamily(os.Getenv("IP_FAMILY")); err != nil {
+		return s, err
+	}
 	s.DNSProfile, err = dnsprofile.Parse(os.Getenv("DNS_PROFILE"))
 	return s, err
 }
@@ -62,7 +68,7 @@ func (s Settings) Options(repoRoot string, v versions.Versions) []Option {
 	if s.Offline {
 		opts = append(opts, WithOffline())
 	}
-	opts = append(opts, WithDNSProfile(s.DNSProfile))
+	opts = append(opts, WithDNSProfile(s.DNSProfile), WithIPFamily(s.Family))
 	if s.EgressGuard {
 		opts = append(opts, WithEgressGuard(EgressGuardScript(repoRoot)))
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	"net"
 	"time"
 
 	"github.com/headless-e2e/headless-e2e/pkg/headless"
@@ -39,14 +40,17 @@ func CourseTemplates(ctx context.Context, manifests fs.FS, pattern string, image
 }
 
 // CrossNodeInput places a hello server and a client on each node and checks every client
-// reaches every other node's server by pod IP.
+// reaches every other node's server by each of its pod IPs, one per IP family.
 type CrossNodeInput struct {
 	Client         kubernetes.Interface
 	Exec           headless.Executor
 	Namespace      string
 	Nodes          []string
 	Hello, Clients corev1.PodTemplateSpec
-	Timeout        time.Duration
+	// Families is how many IP families every pod must have an address of (1: ipv4 or ipv6,
+	// 2: dual); 0 is 1.
+	Families int
+	Timeout  time.Duration
 }
 
 func (in CrossNodeInput) validate() error {
@@ -94,16 +98,25 @@ func CheckCrossNode(ctx context.Context, in CrossNodeInput) ([]string, error) {
 			if err != nil {
 				return lines, err
 			}
-			url := fmt.Sprintf("http://%s:8080/?format=json", server.Status.PodIP)
-			out, stderr, err := in.Exec.Exec(ctx, in.Namespace, fmt.Sprintf("probe-client-%d", i), []string{"curl", "-sS", "--max-time", "5", url})
-			if err != nil {
-				return lines, fmt.Errorf("pod on %s could not reach %s on %s: %w: %s", from, url, to, err, stderr)
+			var ips []string
+			for _, ip := range server.Status.PodIPs {
+				ips = append(ips, ip.IP)
 			}
-			var id struct{ Pod, Node string }
-			if err := json.Unmarshal([]byte(out), &id); err != nil || id.Node != to {
-				return lines, fmt.Errorf("pod on %s asked %s (on %s) and got %q", from, url, to, out)
+			if want := max(in.Families, 1); len(ips) != want {
+				return lines, fmt.Errorf("pod %s on %s has IPs %v, want one of each of %d families: the CNI gave it %d", server.Name, to, ips, want, len(ips))
 			}
-			lines = append(lines, fmt.Sprintf("%s -> %s (%s): answered by %s on %s", from, to, server.Status.PodIP, id.Pod, id.Node))
+			for _, ip := range ips {
+				url := "http://" + net.JoinHostPort(ip, "8080") + "/?format=json"
+				out, stderr, err := in.Exec.Exec(ctx, in.Namespace, fmt.Sprintf("probe-client-%d", i), []string{"curl", "-sS", "--max-time", "5", url})
+				if err != nil {
+					return lines, fmt.Errorf("pod on %s could not reach %s on %s: %w: %s", from, url, to, err, stderr)
+				}
+				var id struct{ Pod, Node string }
+				if err := json.Unmarshal([]byte(out), &id); err != nil || id.Node != to {
+					return lines, fmt.Errorf("pod on %s asked %s (on %s) and got %q", from, url, to, out)
+				}
+				lines = append(lines, fmt.Sprintf("%s -> %s (%s): answered by %s on %s", from, to, ip, id.Pod, id.Node))
+			}
 		}
 	}
 	return lines, nil

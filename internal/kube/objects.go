@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"sort"
 	"strings"
 	"time"
@@ -432,4 +433,32 @@ func DeleteServiceAndSlices(ctx context.Context, client kubernetes.Interface, na
 		return fmt.Errorf("deleting the EndpointSlices of %s: %w", service, err)
 	}
 	return DeleteService(ctx, DeleteServiceInput{Client: client, Namespace: namespace, Name: service, Timeout: timeout})
+}
+
+// NodeFamilies is the IP families ("IPv4", "IPv6") every node has an InternalIP of: the
+// cluster's, ipv4 first.
+func NodeFamilies(ctx context.Context, client kubernetes.Interface) ([]string, error) {
+	nodes, err := client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, err
+	}
+	count := map[string]int{}
+	for _, n := range nodes.Items {
+		seen := map[string]bool{}
+		for _, a := range n.Status.Addresses {
+			if ip, err := netip.ParseAddr(a.Address); err == nil && a.Type == corev1.NodeInternalIP {
+				seen[map[bool]string{true: "IPv4", false: "IPv6"}[ip.Unmap().Is4()]] = true
+			}
+		}
+		for f := range seen {
+			count[f]++
+		}
+	}
+	var out []string
+	for _, f := range []string{"IPv4", "IPv6"} {
+		if count[f] == len(nodes.Items) && len(nodes.Items) > 0 {
+			out = append(out, f)
+		}
+	}
+	return out, nil
 }
