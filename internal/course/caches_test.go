@@ -13,11 +13,7 @@ func TestJudgeCacheWindow(t *testing.T) {
 	t0 := time.Unix(5000, 0)
 	const name = "hello-kubernetes-0.headless-demo.ns.svc.cluster.local."
 	ans := func(s float64, rcode string, ips ...string) QueryLog {
-		a := dns.Answer{Name: name, Rcode: rcode, Query: dns.Query{Name: name}}
-		for _, ip := range ips {
-			a.Records = append(a.Records, dns.Record{Name: name, Type: "A", Data: ip})
-		}
-		return QueryLog{At: t0.Add(time.Duration(s * float64(time.Second))), Answer: a}
+		return QueryLog{At: t0.Add(time.Duration(s * float64(time.Second))), Answer: answer(name, rcode, ips...)}
 	}
 	replaced := func(b dnsprofile.Bounds) CacheWindowInput {
 		return CacheWindowInput{Name: name, Old: "10.244.1.5", Want: dns.Exactly("A", "10.244.2.9"), Changed: t0, Bounds: b}

@@ -16,13 +16,7 @@ func TestCountAnswersFailsEverythingNotExactAfterConvergence(t *testing.T) {
 	t0 := time.Unix(1000, 0)
 	at := func(s float64) time.Time { return t0.Add(time.Duration(s * float64(time.Second))) }
 	want := dns.Exactly("A", "10.0.0.9")
-	ans := func(rcode string, ips ...string) dns.Answer {
-		a := dns.Answer{Name: "n.", Rcode: rcode, Query: dns.Query{Name: "n."}}
-		for _, ip := range ips {
-			a.Records = append(a.Records, dns.Record{Name: "n.", Type: "A", Data: ip})
-		}
-		return a
-	}
+	ans := func(rcode string, ips ...string) dns.Answer { return answer("n.", rcode, ips...) }
 	judged := func(at time.Time, a dns.Answer) QueryLog { return QueryLog{At: at, Answer: a} }
 	log := []QueryLog{
 		judged(at(0.1), ans("NOERROR", "10.0.0.1")),             // old, before convergence
@@ -45,9 +39,18 @@ func TestHoldVerdictTimesAnswersFromTheWindowStart(t *testing.T) {
 	t0 := time.Unix(1000, 0)
 	h := &Hold{in: HoldInput{Window: time.Second, Before: []headless.PodAddr{{Name: "n", IP: "10.0.0.1"}}},
 		want: map[string]dns.Want{"n.": dns.Exactly("A", "10.0.0.9")}, started: t0}
-	old := dns.Answer{Name: "n.", Rcode: "NOERROR", Query: dns.Query{Name: "n."}, Records: []dns.Record{{Name: "n.", Type: "A", Data: "10.0.0.1"}}}
+	old := answer("n.", "NOERROR", "10.0.0.1")
 	summary, err := h.judge([]QueryLog{{At: t0.Add(300 * time.Millisecond), Answer: old}})
 	if err == nil || !strings.Contains(err.Error(), "at +300ms:") || !strings.Contains(summary, "1 failed (1 stale") {
 		t.Fatalf("summary %q, err %v: want the stale answer at +300ms", summary, err)
 	}
+}
+
+// answer is what the probe answers for name: rcode and one A record per IP.
+func answer(name, rcode string, ips ...string) dns.Answer {
+	a := dns.Answer{Name: name, Rcode: rcode, Query: dns.Query{Name: name}}
+	for _, ip := range ips {
+		a.Records = append(a.Records, dns.Record{Name: name, Type: "A", Data: ip})
+	}
+	return a
 }

@@ -446,8 +446,13 @@ func NodeFamilies(ctx context.Context, client kubernetes.Interface) ([]string, e
 	for _, n := range nodes.Items {
 		seen := map[string]bool{}
 		for _, a := range n.Status.Addresses {
-			if ip, err := netip.ParseAddr(a.Address); err == nil && a.Type == corev1.NodeInternalIP {
-				seen[map[bool]string{true: "IPv4", false: "IPv6"}[ip.Unmap().Is4()]] = true
+			ip, err := netip.ParseAddr(a.Address)
+			switch {
+			case err != nil || a.Type != corev1.NodeInternalIP:
+			case ip.Unmap().Is4():
+				seen["IPv4"] = true
+			default:
+				seen["IPv6"] = true
 			}
 		}
 		for f := range seen {

@@ -67,18 +67,6 @@ func javaProbe(props ...string) []string {
 // call, so no caller can change what another one sees.
 func All() []Resolver { return slices.Clone(all) }
 
-// ByName is the resolver of that name, or an error naming the known ones.
-func ByName(name string) (Resolver, error) {
-	var names []string
-	for _, r := range all {
-		if r.Name == name {
-			return r, nil
-		}
-		names = append(names, r.Name)
-	}
-	return Resolver{}, fmt.Errorf("no resolver %q: the matrix has %v", name, names)
-}
-
 var all = []Resolver{
 	{Name: "dig", Package: "bind9-dnsutils", Command: []string{"resolve", "-dig"}, TCPFallback: true,
 		Documented: "dig(1): EDNS 1232 bytes, retries over TCP on TC unless +ignore, prints the answer's order; a new process per lookup, no cache"},

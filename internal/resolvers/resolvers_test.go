@@ -31,15 +31,15 @@ func (f fakeStreamer) Stream(_ context.Context, _, _ string, _ []string, stdout,
 	return f.err
 }
 
-func probeInput(s fakeStreamer) ProbeInput {
-	return ProbeInput{From: headless.From{Exec: s, Namespace: "ns", Pod: "resolvers"}, Resolver: mustResolver("glibc"), Names: []string{"headless-demo"}}
+func probeInput(t *testing.T, s fakeStreamer) ProbeInput {
+	return ProbeInput{From: headless.From{Exec: s, Namespace: "ns", Pod: "resolvers"}, Resolver: resolver(t, "glibc"), Names: []string{"headless-demo"}}
 }
 
 func TestProbeCollectsLookups(t *testing.T) {
 	out := `{"name":"headless-demo","at":1800000000000,"ms":0.8,"addrs":["10.244.1.2","10.244.2.3"],"error":""}
 {"name":"headless-demo","at":1800000000100,"ms":0.5,"addrs":[],"error":"Name or service not known"}
 `
-	lookups, err := RunProbe(context.Background(), probeInput(fakeStreamer{stdout: out}))
+	lookups, err := RunProbe(context.Background(), probeInput(t, fakeStreamer{stdout: out}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +51,7 @@ func TestProbeCollectsLookups(t *testing.T) {
 func TestProbeFailuresNameTheCause(t *testing.T) {
 	// A probe that cannot start: no lookup, its stderr in the error, and the wait for first
 	// lookups ends on that error, not on its deadline.
-	p, err := StartProbe(context.Background(), probeInput(fakeStreamer{stderr: "exec: gai-glibc: not found", err: errors.New("command terminated with exit code 127")}))
+	p, err := StartProbe(context.Background(), probeInput(t, fakeStreamer{stderr: "exec: gai-glibc: not found", err: errors.New("command terminated with exit code 127")}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,12 +61,12 @@ func TestProbeFailuresNameTheCause(t *testing.T) {
 		t.Errorf("the wait ran to its deadline instead of stopping on the probe's end: %v", err)
 	}
 	// A line that is not a lookup.
-	_, err = RunProbe(context.Background(), probeInput(fakeStreamer{stdout: "Segmentation fault\n"}))
+	_, err = RunProbe(context.Background(), probeInput(t, fakeStreamer{stdout: "Segmentation fault\n"}))
 	wantErr(t, err, `glibc: printed "Segmentation fault", not a lookup`)
-	_, err = RunProbe(context.Background(), probeInput(fakeStreamer{stdout: `{"addrs":["10.0.0.1"]}` + "\n"}))
+	_, err = RunProbe(context.Background(), probeInput(t, fakeStreamer{stdout: `{"addrs":["10.0.0.1"]}` + "\n"}))
 	wantErr(t, err, "a lookup without its name or time")
 	// Not a streaming executor.
-	_, err = StartProbe(context.Background(), ProbeInput{From: headless.From{Exec: execOnly{}, Namespace: "ns", Pod: "p"}, Resolver: mustResolver("dig"), Names: []string{"x"}})
+	_, err = StartProbe(context.Background(), ProbeInput{From: headless.From{Exec: execOnly{}, Namespace: "ns", Pod: "p"}, Resolver: resolver(t, "dig"), Names: []string{"x"}})
 	wantErr(t, err, "cannot stream")
 }
 
@@ -74,12 +74,4 @@ type execOnly struct{}
 
 func (execOnly) Exec(context.Context, string, string, []string) (string, string, error) {
 	return "", "", nil
-}
-
-func mustResolver(name string) Resolver {
-	r, err := ByName(name)
-	if err != nil {
-		panic(err)
-	}
-	return r
 }
