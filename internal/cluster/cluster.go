@@ -253,7 +253,7 @@ func (c *Cluster) abortCreate(ctx context.Context, created <-chan error, out io.
 		_ = c.provider.Delete(c.Name, c.Kubeconfig) // fails while kind removes them too: retried
 		select {
 		case <-created:
-			err := c.provider.Delete(c.Name, c.Kubeconfig)
+			err := c.removeNodes()
 			_ = os.Remove(c.Kubeconfig)
 			if err != nil {
 				return fmt.Errorf("interrupted (%w), and removing its nodes failed: %w", context.Cause(ctx), err)
@@ -262,6 +262,29 @@ func (c *Cluster) abortCreate(ctx context.Context, created <-chan error, out io.
 		case <-tick.C:
 		}
 	}
+}
+
+// removeNodes deletes the cluster's nodes until docker has listed none for two seconds: a
+// `docker run` the interrupt cut short may still have its container created by the daemon
+// after kind's Create returned, and one delete then leaves it behind (seen in the
+// interrupt-check: two nodes left after "its nodes are removed").
+func (c *Cluster) removeNodes() error {
+	var emptySince time.Time
+	return poll.Retry(context.Background(), poll.Input{What: "removing the nodes of cluster " + c.Name, Timeout: 20 * time.Second, Interval: 250 * time.Millisecond},
+		func(context.Context) (bool, string, error) {
+			nodes, err := c.provider.ListNodes(c.Name)
+			if err != nil {
+				return false, "", err
+			}
+			if len(nodes) > 0 {
+				emptySince = time.Time{}
+				return false, fmt.Sprintf("%d node(s) listed", len(nodes)), c.provider.Delete(c.Name, c.Kubeconfig)
+			}
+			if emptySince.IsZero() {
+				emptySince = time.Now()
+			}
+			return time.Since(emptySince) >= 2*time.Second, "no node listed", nil
+		})
 }
 
 // checkShape refuses to reuse a cluster that is not the course's 1 control plane + 2 workers.
