@@ -21,7 +21,7 @@ import (
 // The cluster itself, before the course runs on it: what `make cluster` promises.
 func TestClusterIsReady(t *testing.T) {
 	t.Parallel()
-	b := features.New("cluster: ready, pod network across nodes, nothing leaves the host").WithLabel("area", "cluster").
+	b := features.New(suite.Named("cluster: ready, pod network across nodes, nothing leaves the host")).WithLabel("area", "cluster").
 		Assess("every node Ready and CoreDNS Available", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 			NewWithT(t).Expect(cluster.WaitReady(ctx, cfg.KubeconfigFile(), 30*time.Second)).To(Succeed())
 			return ctx
@@ -35,7 +35,7 @@ func TestClusterIsReady(t *testing.T) {
 	}
 	if c := suite.Cluster(); c != nil && c.Created {
 		b = b.Assess("every node has an address of each IP family asked (IP_FAMILY)", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
-			want := map[cluster.Family][]string{cluster.IPv4: {"IPv4"}, cluster.IPv6: {"IPv6"}, cluster.Dual: {"IPv4", "IPv6"}}[suite.Settings.Cluster.Family]
+			want := cluster.IPFamilies(suite.Settings.Cluster.Family)
 			NewWithT(t).Expect(kube.NodeFamilies(ctx, suite.Client())).To(Equal(want), "IP_FAMILY=%s", suite.Settings.Cluster.Family)
 			return ctx
 		})

@@ -30,10 +30,10 @@ func TestFaults(t *testing.T) {
 			g.Expect(err).NotTo(HaveOccurred())
 			replaced := time.Since(start)
 			from := harness.Must(suite.Course.ClientFrom(ctx))(t)
-			checks := []headless.DNSCheck{{Query: dns.Query{Name: suite.Course.FQDN(course.CourseService)}, Want: dns.Exactly("A", headless.IPs(pods)...)}}
+			checks := suite.Course.Addresses(dns.Query{Name: suite.Course.FQDN(course.CourseService)}, pods...)
 			for _, p := range replacements {
 				// Asked of each new pod directly: the answer cannot come from an old one.
-				checks = append(checks, headless.DNSCheck{Query: dns.Query{Name: suite.Course.FQDN(course.CourseService), Server: p.IP}, Want: dns.Exactly("A", headless.IPs(pods)...)})
+				checks = append(checks, suite.Course.Addresses(dns.Query{Name: suite.Course.FQDN(course.CourseService), Server: p.IP}, pods...)...)
 			}
 			_, _, err = headless.AwaitDNS(ctx, headless.AwaitDNSInput{From: from, Checks: checks, Timeout: time.Minute})
 			g.Expect(err).NotTo(HaveOccurred())
@@ -44,12 +44,8 @@ func TestFaults(t *testing.T) {
 		Assess("while the pods are replaced, a client querying without pause gets exactly the new answer once the names converged: no old IP, no NXDOMAIN, no empty answer, no failed query", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 			before := harness.Must(suite.Course.AwaitReadyPods(ctx))(t)
 			from := harness.Must(suite.Course.ClientFrom(ctx))(t)
-			names := []string{suite.Course.FQDN(course.CourseService)}
-			for _, p := range before {
-				names = append(names, suite.Course.HostFQDN(p.Name))
-			}
-			q := course.StartQuerier(ctx, from, names)
-			results, err := course.ReplacePods(ctx, course.ReplaceInput{Client: suite.Client(), From: from, Service: course.CourseService, Zone: suite.Course.Zone, Pods: before, Timeout: 90 * time.Second})
+			q := course.StartQuerier(ctx, from, course.Queries(course.ExpectedNames(course.CourseService, suite.Namespace(), suite.Course.Zone, before, suite.Course.Families)))
+			results, err := course.ReplacePods(ctx, course.ReplaceInput{Client: suite.Client(), From: from, Service: course.CourseService, Zone: suite.Course.Zone, Pods: before, Families: suite.Course.Families, Timeout: 90 * time.Second})
 			if err != nil {
 				q.Stop()
 				t.Fatal(err)
@@ -67,7 +63,7 @@ func TestFaults(t *testing.T) {
 			}
 			log := q.Stop()
 			after := harness.Must(suite.Course.AwaitReadyPods(ctx))(t)
-			report := course.CountAnswers(log, course.ExpectedNames(course.CourseService, suite.Namespace(), suite.Course.Zone, after), headless.IPs(before), converged)
+			report := course.CountAnswers(log, course.ExpectedNames(course.CourseService, suite.Namespace(), suite.Course.Zone, after, suite.Course.Families), course.AllIPs(before), converged)
 			suite.Logf("fault: continuous queries during replacement: %s", report)
 			g := NewWithT(t)
 			g.Expect(report.AfterConvergence).To(BeNumerically(">", 0), "no query answered after convergence: nothing was checked")

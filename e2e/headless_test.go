@@ -25,7 +25,7 @@ import (
 // `make e2e ARGS='--labels step=dns'` runs one.
 
 func TestServiceIsHeadless(t *testing.T) {
-	f := features.New("a. the Service is headless").WithLabel("area", "course").WithLabel("step", "service").
+	f := features.New(suite.Named("a. the Service is headless")).WithLabel("area", "course").WithLabel("step", "service").
 		Assess("spec.clusterIP is None and no cluster IP is allocated", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 			svc := harness.Must(suite.Client().CoreV1().Services(suite.Namespace()).Get(ctx, course.CourseService, metav1.GetOptions{}))(t)
 			NewWithT(t).Expect(headless.CheckHeadless(svc)).To(Succeed())
@@ -103,8 +103,8 @@ func TestChecksCatchBrokenServices(t *testing.T) {
 }
 
 func TestEndpointsListEveryReadyPod(t *testing.T) {
-	f := features.New("b. Endpoints and EndpointSlices list exactly the 3 ready pods").WithLabel("area", "course").WithLabel("step", "endpoints").
-		Assess("v1 Endpoints: podIP:8080 with hostname and node for each pod", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+	f := features.New(suite.Named("b. Endpoints and EndpointSlices list exactly the 3 ready pods")).WithLabel("area", "course").WithLabel("step", "endpoints").
+		Assess("v1 Endpoints: podIP:8080 with hostname and node for each pod (the primary family only: v1 Endpoints carry one)", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 			pods := harness.Must(suite.Course.AwaitReadyPods(ctx))(t)
 			_, err := kube.AwaitObject(ctx, "Endpoints "+course.CourseService+" to list exactly "+fmt.Sprint(pods), suite.DNSTimeout(), func(ctx context.Context) (*corev1.Endpoints, error) {
 				ep, err := suite.Client().CoreV1().Endpoints(suite.Namespace()).Get(ctx, course.CourseService, metav1.GetOptions{})
@@ -116,14 +116,14 @@ func TestEndpointsListEveryReadyPod(t *testing.T) {
 			NewWithT(t).Expect(err).NotTo(HaveOccurred())
 			return ctx
 		}).
-		Assess("EndpointSlices (the source of truth since v1 Endpoints' deprecation): the same, all ready", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+		Assess("EndpointSlices (the source of truth since v1 Endpoints' deprecation): the same, all ready, one slice per IP family of the cluster", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 			pods := harness.Must(suite.Course.AwaitReadyPods(ctx))(t)
 			_, err := kube.AwaitObject(ctx, "EndpointSlices of "+course.CourseService+" to list exactly "+fmt.Sprint(pods), suite.DNSTimeout(), func(ctx context.Context) (any, error) {
 				list, err := suite.Client().DiscoveryV1().EndpointSlices(suite.Namespace()).List(ctx, metav1.ListOptions{LabelSelector: "kubernetes.io/service-name=" + course.CourseService})
 				if err != nil {
 					return nil, err
 				}
-				return list, headless.CheckEndpointSlices(list.Items, pods, course.CourseTargetPort)
+				return list, headless.CheckEndpointSlices(list.Items, pods, course.CourseTargetPort, suite.Course.Families...)
 			})
 			NewWithT(t).Expect(err).NotTo(HaveOccurred())
 			return ctx
@@ -134,14 +134,16 @@ func TestEndpointsListEveryReadyPod(t *testing.T) {
 func TestServiceNameAnswersEveryPod(t *testing.T) {
 	service := func(q dns.Query) func(context.Context, *testing.T, *envconf.Config) context.Context {
 		return func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
-			ips := headless.IPs(harness.Must(suite.Course.AwaitReadyPods(ctx))(t))
-			a, took, err := suite.Course.Expect(ctx, q, dns.Exactly("A", ips...), suite.DNSTimeout())
+			pods := harness.Must(suite.Course.AwaitReadyPods(ctx))(t)
+			answers, took, err := suite.Course.ExpectAll(ctx, suite.Course.Addresses(q, pods...), suite.DNSTimeout())
 			NewWithT(t).Expect(err).NotTo(HaveOccurred())
-			t.Logf("%s (after %s)", a, took.Round(time.Millisecond))
+			for _, a := range answers {
+				t.Logf("%s (after %s)", a, took.Round(time.Millisecond))
+			}
 			return ctx
 		}
 	}
-	f := features.New("c. nslookup headless-demo answers exactly the 3 pod IPs").WithLabel("area", "course").WithLabel("step", "dns").
+	f := features.New(suite.Named("c. nslookup headless-demo answers exactly the 3 pod IPs")).WithLabel("area", "course").WithLabel("step", "dns").
 		Assess("short name headless-demo, through the search list", service(dns.Query{Name: course.CourseService, Search: true})).
 		Assess("FQDN headless-demo.<namespace>.svc.<zone>.", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 			return service(dns.Query{Name: suite.Course.FQDN(course.CourseService)})(ctx, t, cfg)
@@ -150,17 +152,15 @@ func TestServiceNameAnswersEveryPod(t *testing.T) {
 }
 
 func TestPodNamesAnswerTheirPod(t *testing.T) {
-	b := features.New("d. nslookup hello-kubernetes-N.headless-demo answers exactly pod N's IP").WithLabel("area", "course").WithLabel("step", "dns")
+	b := features.New(suite.Named("d. nslookup hello-kubernetes-N.headless-demo answers exactly pod N's IP")).WithLabel("area", "course").WithLabel("step", "dns")
 	for _, name := range kube.Ordinals(course.CourseStatefulSet, course.CourseReplicas) {
-		b = b.Assess(name+": short name (search list) and FQDN", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
-			ip := harness.Must(suite.Course.Pod(ctx, name))(t).IP
-			from := harness.Must(suite.Course.ClientFrom(ctx))(t)
-			_, took, err := headless.AwaitDNS(ctx, headless.AwaitDNSInput{From: from, Timeout: suite.DNSTimeout(), Checks: []headless.DNSCheck{
-				{Query: dns.Query{Name: name + "." + course.CourseService, Search: true}, Want: dns.Exactly("A", ip)},
-				{Query: dns.Query{Name: suite.Course.HostFQDN(name)}, Want: dns.Exactly("A", ip)},
-			}})
+		b = b.Assess(name+": short name (search list) and FQDN, each of its addresses", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+			pod := harness.Must(suite.Course.Pod(ctx, name))(t)
+			checks := append(suite.Course.Addresses(dns.Query{Name: name + "." + course.CourseService, Search: true}, pod),
+				suite.Course.Addresses(dns.Query{Name: suite.Course.HostFQDN(name)}, pod)...)
+			_, took, err := suite.Course.ExpectAll(ctx, checks, suite.DNSTimeout())
 			NewWithT(t).Expect(err).NotTo(HaveOccurred())
-			t.Logf("%s.%s and its FQDN answer exactly %s (after %s)", name, course.CourseService, ip, took.Round(time.Millisecond))
+			t.Logf("%s.%s and its FQDN answer exactly %s (after %s)", name, course.CourseService, pod, took.Round(time.Millisecond))
 			return ctx
 		})
 	}
@@ -170,13 +170,13 @@ func TestPodNamesAnswerTheirPod(t *testing.T) {
 func TestDeletedPodsKeepTheirNames(t *testing.T) {
 	var before, after []headless.PodAddr
 	var hold *course.Hold
-	f := features.New("e. delete the 3 pods: new IPs, same names").WithLabel("area", "course").WithLabel("step", "replace").
+	f := features.New(suite.Named("e. delete the 3 pods: new IPs, same names")).WithLabel("area", "course").WithLabel("step", "replace").
 		Assess("each pod comes back with a new IP, and its name answers exactly that IP", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 			before = harness.Must(suite.Course.AwaitReadyPods(ctx))(t)
 			from := harness.Must(suite.Course.ClientFrom(ctx))(t)
 			results, err := course.ReplacePods(ctx, course.ReplaceInput{
 				Client: suite.Client(), From: from, Service: course.CourseService, Zone: suite.Course.Zone,
-				Pods: before, Timeout: 90 * time.Second,
+				Pods: before, Families: suite.Course.Families, Timeout: 90 * time.Second,
 			})
 			for _, r := range results {
 				t.Log(r)
@@ -199,11 +199,11 @@ func TestDeletedPodsKeepTheirNames(t *testing.T) {
 			}
 			// The hold window starts now and runs while the next assessment checks.
 			hold = harness.Must(course.StartHold(ctx, course.HoldInput{From: from, Service: course.CourseService, Zone: suite.Course.Zone,
-				Before: before, After: after, Window: 3 * time.Second}))(t)
+				Before: before, After: after, Families: suite.Course.Families, Window: 3 * time.Second}))(t)
 			return ctx
 		}).
 		Assess("the service name answers exactly the new set of IPs", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
-			_, _, err := suite.Course.Expect(ctx, dns.Query{Name: course.CourseService, Search: true}, dns.Exactly("A", headless.IPs(after)...), suite.DNSTimeout())
+			_, _, err := suite.Course.ExpectAll(ctx, suite.Course.Addresses(dns.Query{Name: course.CourseService, Search: true}, after...), suite.DNSTimeout())
 			NewWithT(t).Expect(err).NotTo(HaveOccurred())
 			return ctx
 		}).

@@ -40,6 +40,7 @@ import (
 	"github.com/headless-e2e/headless-e2e/internal/course"
 	"github.com/headless-e2e/headless-e2e/internal/dnsprofile"
 	"github.com/headless-e2e/headless-e2e/internal/harness"
+	"github.com/headless-e2e/headless-e2e/internal/kube"
 	"github.com/headless-e2e/headless-e2e/internal/resolvers"
 	"github.com/headless-e2e/headless-e2e/internal/versions"
 	"github.com/headless-e2e/headless-e2e/pkg/dns"
@@ -120,6 +121,9 @@ func connect(ctx context.Context) (course.Course, error) {
 		return course.Course{}, err
 	}
 	c := conn.Course(namespace)
+	if c.Families, err = kube.NodeFamilies(ctx, conn.Client); err != nil {
+		return c, err
+	}
 	from, err := c.ClientFrom(ctx)
 	if err != nil {
 		return c, err

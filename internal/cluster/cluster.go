@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/kind/pkg/apis/config/v1alpha4"
 	kindcluster "sigs.k8s.io/kind/pkg/cluster"
 	kindcmd "sigs.k8s.io/kind/pkg/cmd"
@@ -64,6 +65,17 @@ func Subnets(f Family) (pod, service []string) {
 		return []string{PodSubnet, PodSubnet6}, []string{ServiceSubnet, ServiceSubnet6}
 	}
 	return []string{PodSubnet}, []string{ServiceSubnet}
+}
+
+// IPFamilies are the Kubernetes IP families of a family's cluster, the primary first.
+func IPFamilies(f Family) []corev1.IPFamily {
+	switch f {
+	case IPv6:
+		return []corev1.IPFamily{corev1.IPv6Protocol}
+	case Dual:
+		return []corev1.IPFamily{corev1.IPv4Protocol, corev1.IPv6Protocol}
+	}
+	return []corev1.IPFamily{corev1.IPv4Protocol}
 }
 
 // Config is the course's cluster: one control plane and two workers, which kind names

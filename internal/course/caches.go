@@ -80,7 +80,7 @@ func JudgeCacheWindow(log []QueryLog, in CacheWindowInput) (CacheFigure, error) 
 	since := func(t time.Time) float64 { return t.Sub(in.Changed).Seconds() }
 	for _, l := range mine {
 		switch {
-		case in.Old != "" && slices.Contains(l.Answer.Values("A"), in.Old):
+		case in.Old != "" && slices.Contains(append(l.Answer.Values("A"), l.Answer.Values("AAAA")...), in.Old):
 			f.LastOld = since(l.At)
 			if l.At.After(in.Changed.Add(b.Success + CacheSlack)) {
 				return f, fmt.Errorf("%s: %s answered the old IP %s at +%.1fs after the change, past the %s success bound %s (+%s): %s",
@@ -102,7 +102,7 @@ func JudgeCacheWindow(log []QueryLog, in CacheWindowInput) (CacheFigure, error) 
 	}
 	for _, l := range mine {
 		if f.LastOld >= 0 && since(l.At) <= f.LastOld {
-			if slices.Contains(l.Answer.Values("A"), in.Old) {
+			if slices.Contains(append(l.Answer.Values("A"), l.Answer.Values("AAAA")...), in.Old) {
 				f.Old++
 			} else if in.Want(l.Answer) == nil {
 				f.Fresh++

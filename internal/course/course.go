@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/e2e-framework/klient/k8s/resources"
@@ -45,6 +46,10 @@ type Course struct {
 	Exec      headless.Executor
 	Namespace string
 	Zone      string
+	// Families are the cluster's IP families, every one of which the course's Service
+	// publishes (manifests/headless/service.yaml asks PreferDualStack): A records for IPv4,
+	// AAAA for IPv6, an EndpointSlice each.
+	Families []corev1.IPFamily
 }
 
 // DeployCourseInput is where to deploy the course and with which images.
@@ -58,6 +63,9 @@ type DeployCourseInput struct {
 	// Manifests defaults to the course's own (manifests.Headless, headless/*.yaml).
 	Manifests fs.FS
 	Pattern   string
+	// Families the Service must publish; none: the cluster's (every family all nodes have an
+	// address of, kube.NodeFamilies).
+	Families []corev1.IPFamily
 }
 
 // DeployCourse creates the course's objects in the namespace, waits for its pods, reads the
@@ -72,7 +80,14 @@ func DeployCourse(ctx context.Context, in DeployCourseInput) (Course, error) {
 	if in.Manifests == nil {
 		in.Manifests, in.Pattern = manifests.Headless, "headless/*.yaml"
 	}
-	c := Course{Client: in.Client, Exec: headless.PodExec{Resources: in.Resources, Container: headless.ClientContainer}, Namespace: in.Namespace}
+	c := Course{Client: in.Client, Exec: headless.PodExec{Resources: in.Resources, Container: headless.ClientContainer}, Namespace: in.Namespace, Families: in.Families}
+	if len(c.Families) == 0 {
+		families, err := kube.NodeFamilies(ctx, in.Client)
+		if err != nil {
+			return c, fmt.Errorf("reading the cluster's IP families: %w", err)
+		}
+		c.Families = families
+	}
 	if err := kube.Deploy(ctx, kube.DeployInput{Resources: in.Resources, Namespace: in.Namespace, Manifests: in.Manifests, Pattern: in.Pattern, Images: in.Images}); err != nil {
 		return c, err
 	}
@@ -166,25 +181,36 @@ func (c Course) SRVName(service string) string {
 // Expect asks q from the client until want passes; when a positive answer is awaited and
 // does not come, the course's Service is diagnosed (DiagnoseService).
 func (c Course) Expect(ctx context.Context, q dns.Query, want dns.Want, timeout time.Duration) (dns.Answer, time.Duration, error) {
-	from, err := c.ClientFrom(ctx)
-	if err != nil {
-		return dns.Answer{}, 0, err
-	}
-	answers, took, err := headless.AwaitDNS(ctx, headless.AwaitDNSInput{From: from, Checks: []headless.DNSCheck{{Query: q, Want: want}}, Timeout: timeout, Diagnose: c.diagnose})
+	answers, took, err := c.ExpectAll(ctx, []headless.DNSCheck{{Query: q, Want: want}}, timeout)
 	if len(answers) == 0 {
 		return dns.Answer{}, took, err
 	}
 	return answers[0], took, err
 }
 
+// ExpectAll is Expect for several checks at once: they must all pass at the same time.
+func (c Course) ExpectAll(ctx context.Context, checks []headless.DNSCheck, timeout time.Duration) ([]dns.Answer, time.Duration, error) {
+	from, err := c.ClientFrom(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	return headless.AwaitDNS(ctx, headless.AwaitDNSInput{From: from, Checks: checks, Timeout: timeout, Diagnose: c.diagnose})
+}
+
+// Addresses are the checks that the name q asks answers exactly the pods' addresses, in each
+// of the course's families: A the IPv4 ones, AAAA the IPv6 ones.
+func (c Course) Addresses(q dns.Query, pods ...headless.PodAddr) []headless.DNSCheck {
+	return headless.AddressChecks(q, c.Families, pods...)
+}
+
 func (c Course) diagnose(ctx context.Context) error {
-	return headless.DiagnoseService(ctx, headless.DiagnoseInput{Client: c.Client, Namespace: c.Namespace, Service: CourseService})
+	return headless.DiagnoseService(ctx, headless.DiagnoseInput{Client: c.Client, Namespace: c.Namespace, Service: CourseService, Families: c.Families})
 }
 
 // Published is what the course's Service must publish for pods, asked from from.
 func (c Course) Published(from headless.From, pods []headless.PodAddr, gone []string) headless.PublishedInput {
 	return headless.PublishedInput{Client: c.Client, From: from, Namespace: c.Namespace, Service: CourseService, Zone: c.Zone,
-		Pods: pods, Gone: gone, Port: CourseTargetPort, PortName: CoursePortName, Timeout: time.Minute}
+		Pods: pods, Gone: gone, Port: CourseTargetPort, PortName: CoursePortName, Families: c.Families, Timeout: time.Minute}
 }
 
 // Restore waits until the course is as every feature expects it: exactly its 3 pods Ready and

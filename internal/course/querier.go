@@ -13,6 +13,7 @@ import (
 // QueryLog is one answer a continuous querier got.
 type QueryLog struct {
 	At     time.Time
+	Query  dns.Query // as asked
 	Answer dns.Answer
 	Err    error // the exec failed: no answer
 }
@@ -26,20 +27,20 @@ type Querier struct {
 	done chan struct{}
 }
 
-// StartQuerier starts asking the names (absolute) in turn.
-func StartQuerier(ctx context.Context, from headless.From, names []string) *Querier {
+// StartQuerier starts asking the queries (absolute names) in turn.
+func StartQuerier(ctx context.Context, from headless.From, queries []dns.Query) *Querier {
 	ctx, cancel := context.WithCancel(ctx)
 	q := &Querier{stop: cancel, done: make(chan struct{})}
 	go func() {
 		defer close(q.done)
 		for ctx.Err() == nil {
-			for _, n := range names {
-				a, err := from.Ask(ctx, dns.Query{Name: n})
+			for _, query := range queries {
+				a, err := from.Ask(ctx, query)
 				if ctx.Err() != nil {
 					return // a query cut short by Stop is no observation
 				}
 				q.mu.Lock()
-				q.log = append(q.log, QueryLog{At: time.Now(), Answer: a, Err: err})
+				q.log = append(q.log, QueryLog{At: time.Now(), Query: query, Answer: a, Err: err})
 				q.mu.Unlock()
 			}
 		}
@@ -75,8 +76,9 @@ func (r AnswerReport) String() string {
 		r.Queries, r.StaleBefore, r.AfterConvergence, r.Failed, r.Stale, r.NXDomain, r.Empty, r.ExecErrors)
 }
 
-// CountAnswers classifies the log: answers at or after since must pass want of their name.
-func CountAnswers(log []QueryLog, want map[string]dns.Want, old []string, since time.Time) AnswerReport {
+// CountAnswers classifies the log: answers at or after since must pass want of their query;
+// old are the addresses, of any family, the answers must have let go of.
+func CountAnswers(log []QueryLog, want map[dns.Query]dns.Want, old []string, since time.Time) AnswerReport {
 	oldSet := map[string]bool{}
 	for _, ip := range old {
 		oldSet[ip] = true
@@ -85,7 +87,7 @@ func CountAnswers(log []QueryLog, want map[string]dns.Want, old []string, since 
 	for _, l := range log {
 		r.Queries++
 		stale := false
-		for _, ip := range l.Answer.Values("A") {
+		for _, ip := range append(l.Answer.Values("A"), l.Answer.Values("AAAA")...) {
 			stale = stale || oldSet[ip]
 		}
 		if l.At.Before(since) {
@@ -97,9 +99,9 @@ func CountAnswers(log []QueryLog, want map[string]dns.Want, old []string, since 
 		r.AfterConvergence++
 		err := l.Err
 		if err == nil {
-			judge, known := want[l.Answer.Query.Name]
+			judge, known := want[l.Query]
 			if !known {
-				err = fmt.Errorf("%s: no expectation for this name", l.Answer)
+				err = fmt.Errorf("%s: no expectation for this query", l.Answer)
 			} else {
 				err = judge(l.Answer)
 			}

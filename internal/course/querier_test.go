@@ -17,7 +17,9 @@ func TestCountAnswersFailsEverythingNotExactAfterConvergence(t *testing.T) {
 	at := func(s float64) time.Time { return t0.Add(time.Duration(s * float64(time.Second))) }
 	want := dns.Exactly("A", "10.0.0.9")
 	ans := func(rcode string, ips ...string) dns.Answer { return answer("n.", rcode, ips...) }
-	judged := func(at time.Time, a dns.Answer) QueryLog { return QueryLog{At: at, Answer: a} }
+	judged := func(at time.Time, a dns.Answer) QueryLog {
+		return QueryLog{At: at, Query: dns.Query{Name: "n.", Type: "A"}, Answer: a}
+	}
 	log := []QueryLog{
 		judged(at(0.1), ans("NOERROR", "10.0.0.1")),             // old, before convergence
 		judged(at(0.5), ans("NOERROR", "10.0.0.9")),             // new, before
@@ -27,7 +29,7 @@ func TestCountAnswersFailsEverythingNotExactAfterConvergence(t *testing.T) {
 		judged(at(1.4), ans("NOERROR")),                         // empty after
 		{At: at(1.5), Err: errors.New("exec failed")},
 	}
-	r := CountAnswers(log, map[string]dns.Want{"n.": want}, []string{"10.0.0.1"}, at(1.0))
+	r := CountAnswers(log, map[dns.Query]dns.Want{{Name: "n.", Type: "A"}: want}, []string{"10.0.0.1"}, at(1.0))
 	if r.Queries != 7 || r.StaleBefore != 1 || r.AfterConvergence != 5 || r.Failed != 4 || r.Stale != 1 || r.NXDomain != 1 || r.Empty != 1 || r.ExecErrors != 1 || len(r.Examples) != 4 {
 		t.Fatalf("CountAnswers = %+v", r)
 	}
@@ -38,9 +40,9 @@ func TestCountAnswersFailsEverythingNotExactAfterConvergence(t *testing.T) {
 func TestHoldVerdictTimesAnswersFromTheWindowStart(t *testing.T) {
 	t0 := time.Unix(1000, 0)
 	h := &Hold{in: HoldInput{Window: time.Second, Before: []headless.PodAddr{{Name: "n", IP: "10.0.0.1"}}},
-		want: map[string]dns.Want{"n.": dns.Exactly("A", "10.0.0.9")}, started: t0}
+		want: map[dns.Query]dns.Want{{Name: "n.", Type: "A"}: dns.Exactly("A", "10.0.0.9")}, started: t0}
 	old := answer("n.", "NOERROR", "10.0.0.1")
-	summary, err := h.judge([]QueryLog{{At: t0.Add(300 * time.Millisecond), Answer: old}})
+	summary, err := h.judge([]QueryLog{{At: t0.Add(300 * time.Millisecond), Query: dns.Query{Name: "n.", Type: "A"}, Answer: old}})
 	if err == nil || !strings.Contains(err.Error(), "at +300ms:") || !strings.Contains(summary, "1 failed (1 stale") {
 		t.Fatalf("summary %q, err %v: want the stale answer at +300ms", summary, err)
 	}

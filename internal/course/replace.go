@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -26,7 +28,9 @@ type ReplaceInput struct {
 	Service string
 	Zone    string
 	Pods    []headless.PodAddr // the pods to delete, as they were
-	Timeout time.Duration
+	// Families each name must follow the new pod in (its record type each); none: IPv4.
+	Families []corev1.IPFamily
+	Timeout  time.Duration
 	// Interval is how often each pod and its name are checked (default 50 ms); short, because
 	// the point is to measure how soon the name follows.
 	Interval time.Duration
@@ -48,7 +52,8 @@ func (in ReplaceInput) validate() error {
 type Convergence struct {
 	Deleted      time.Time // when the pods were deleted; the durations count from here
 	Name         string
-	OldIP, NewIP string
+	OldIP, NewIP string        // the primary addresses
+	NewIPs       []string      // every address of the new pod, one per family
 	Ready        time.Duration // delete -> new pod seen Ready
 	Answered     time.Duration // delete -> its name answered exactly the new IP
 	Err          error
@@ -106,8 +111,9 @@ func followPod(ctx context.Context, in ReplaceInput, old headless.PodAddr, start
 		case string(pod.UID) == old.UID:
 			lastPod = "old pod still terminating"
 		default:
-			c.NewIP = pod.Status.PodIP
-			lastPod = fmt.Sprintf("new pod, phase %s, IP %q, Ready %v", pod.Status.Phase, pod.Status.PodIP, headless.PodReady(*pod))
+			now := headless.Addrs([]corev1.Pod{*pod})[0]
+			c.NewIP, c.NewIPs = now.IP, now.IPs
+			lastPod = fmt.Sprintf("new pod, phase %s, IPs %q, Ready %v", pod.Status.Phase, now.IPs, headless.PodReady(*pod))
 			if reason := headless.StuckReason(*pod); reason != "" {
 				return false, "", poll.Stop(fmt.Errorf("new pod stuck in %s:\n%s", reason, headless.PodReport(ctx, in.Client, *pod)))
 			}
@@ -118,16 +124,20 @@ func followPod(ctx context.Context, in ReplaceInput, old headless.PodAddr, start
 		if c.NewIP == "" || c.Ready == 0 {
 			return false, "pod: " + lastPod, nil
 		}
-		a, err := in.From.Ask(ctx, dns.Query{Name: name})
-		if err != nil {
-			return false, "pod: " + lastPod, err
-		}
-		if err := dns.Exactly("A", c.NewIP)(a); err != nil {
-			return false, "pod: " + lastPod + "; " + err.Error(), nil
+		for _, check := range headless.AddressChecks(dns.Query{Name: name}, in.Families, headless.PodAddr{IP: c.NewIP, IPs: c.NewIPs}) {
+			a, err := in.From.Ask(ctx, check.Query)
+			if err != nil {
+				return false, "pod: " + lastPod, err
+			}
+			if err := check.Want(a); err != nil {
+				return false, "pod: " + lastPod + "; " + err.Error(), nil
+			}
 		}
 		c.Answered = time.Since(start)
-		if c.NewIP == c.OldIP {
-			return false, "", poll.Stop(fmt.Errorf("new pod got the old IP %s again: the test cannot tell old from new", c.OldIP))
+		for _, ip := range AllIPs([]headless.PodAddr{{IP: c.NewIP, IPs: c.NewIPs}}) {
+			if slices.Contains(AllIPs([]headless.PodAddr{old}), ip) {
+				return false, "", poll.Stop(fmt.Errorf("new pod got the old IP %s again: the test cannot tell old from new", ip))
+			}
 		}
 		return true, "", nil
 	})
@@ -140,6 +150,7 @@ type HoldInput struct {
 	Service       string
 	Zone          string
 	Before, After []headless.PodAddr
+	Families      []corev1.IPFamily // the names are asked in each (A, AAAA); none: IPv4
 	Window        time.Duration
 }
 
@@ -148,7 +159,7 @@ type HoldInput struct {
 // wait, so nothing should wait for it that need not.
 type Hold struct {
 	in      HoldInput
-	want    map[string]dns.Want
+	want    map[dns.Query]dns.Want
 	q       *Querier
 	started time.Time // every answer from here on must be exactly right
 	until   time.Time
@@ -162,14 +173,9 @@ func StartHold(ctx context.Context, in HoldInput) (*Hold, error) {
 	if in.Window <= 0 || len(in.After) == 0 {
 		return nil, errors.New("HoldInput needs a Window > 0 and the pods After")
 	}
-	want := ExpectedNames(in.Service, in.From.Namespace, in.Zone, in.After)
-	names := make([]string, 0, len(want))
-	for n := range want {
-		names = append(names, n)
-	}
-	sort.Strings(names)
+	want := ExpectedNames(in.Service, in.From.Namespace, in.Zone, in.After, in.Families)
 	now := time.Now()
-	return &Hold{in: in, want: want, q: StartQuerier(ctx, in.From, names), started: now, until: now.Add(in.Window)}, nil
+	return &Hold{in: in, want: want, q: StartQuerier(ctx, in.From, Queries(want)), started: now, until: now.Add(in.Window)}, nil
 }
 
 // Verdict waits for the end of the window and fails if any answer was not exactly the current
@@ -185,7 +191,7 @@ func (h *Hold) Verdict(ctx context.Context) (string, error) {
 
 // judge is Verdict's judgement of the answers the window saw, timed from its start.
 func (h *Hold) judge(log []QueryLog) (string, error) {
-	report := CountAnswers(log, h.want, headless.IPs(h.in.Before), h.started)
+	report := CountAnswers(log, h.want, AllIPs(h.in.Before), h.started)
 	summary := fmt.Sprintf("hold window %s: %s", h.in.Window, report)
 	if report.Failed > 0 || report.AfterConvergence == 0 {
 		return summary, fmt.Errorf("%s:\n%s", summary, strings.Join(report.Examples, "\n"))
@@ -196,12 +202,35 @@ func (h *Hold) judge(log []QueryLog) (string, error) {
 // Stop ends the asking without a verdict (a feature that failed before it).
 func (h *Hold) Stop() { h.q.Stop() }
 
-// ExpectedNames is what a headless Service's names must answer for pods: the service name
-// every IP, each pod's name its own.
-func ExpectedNames(service, namespace, zone string, pods []headless.PodAddr) map[string]dns.Want {
-	want := map[string]dns.Want{dns.ServiceFQDN(service, namespace, zone): dns.Exactly("A", headless.IPs(pods)...)}
+// ExpectedNames is what a headless Service's names must answer for pods, in each family (none:
+// IPv4): the service name every address, each pod's name its own.
+func ExpectedNames(service, namespace, zone string, pods []headless.PodAddr, families []corev1.IPFamily) map[dns.Query]dns.Want {
+	checks := headless.AddressChecks(dns.Query{Name: dns.ServiceFQDN(service, namespace, zone)}, families, pods...)
 	for _, p := range pods {
-		want[dns.HostFQDN(p.Name, service, namespace, zone)] = dns.Exactly("A", p.IP)
+		checks = append(checks, headless.AddressChecks(dns.Query{Name: dns.HostFQDN(p.Name, service, namespace, zone)}, families, p)...)
+	}
+	want := map[dns.Query]dns.Want{}
+	for _, c := range checks {
+		want[c.Query] = c.Want
 	}
 	return want
+}
+
+// Queries are the queries want has expectations for, in a stable order.
+func Queries(want map[dns.Query]dns.Want) []dns.Query {
+	queries := make([]dns.Query, 0, len(want))
+	for q := range want {
+		queries = append(queries, q)
+	}
+	sort.Slice(queries, func(i, j int) bool { return queries[i].String() < queries[j].String() })
+	return queries
+}
+
+// AllIPs are every address of the pods, of every family.
+func AllIPs(pods []headless.PodAddr) []string {
+	var ips []string
+	for _, f := range []corev1.IPFamily{corev1.IPv4Protocol, corev1.IPv6Protocol} {
+		ips = append(ips, headless.IPsOf(pods, f)...)
+	}
+	return ips
 }

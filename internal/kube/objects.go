@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/netip"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -69,7 +71,7 @@ func SetReadiness(ctx context.Context, in ReadinessInput) error {
 	}
 	ns := in.From.Namespace
 	for _, p := range in.Pods {
-		url := fmt.Sprintf("http://%s:%d/admin/%s", p.IP, in.Port, action)
+		url := fmt.Sprintf("http://%s/admin/%s", net.JoinHostPort(p.IP, strconv.Itoa(int(in.Port))), action)
 		out, stderr, err := in.From.Run(ctx, "curl", "-sS", "--fail", "--max-time", "5", "-X", "POST", url)
 		if err != nil {
 			return fmt.Errorf("POST %s (pod %s): %w: %s%s", url, p.Name, err, out, stderr)
@@ -144,8 +146,8 @@ func (in ServiceLikeInput) validate() error {
 	return nil
 }
 
-// CreateServiceLike creates the copy; its cluster IP fields start empty, so the API server
-// allocates one unless Mutate says None.
+// CreateServiceLike creates the copy, with the same selector, ports and ipFamilyPolicy; its
+// cluster IP fields start empty, so the API server allocates them unless Mutate says None.
 func CreateServiceLike(ctx context.Context, in ServiceLikeInput) (*corev1.Service, error) {
 	if err := in.validate(); err != nil {
 		return nil, err
@@ -160,6 +162,8 @@ func CreateServiceLike(ctx context.Context, in ServiceLikeInput) (*corev1.Servic
 			Selector: from.Spec.Selector,
 			Ports:    from.Spec.Ports,
 			Type:     corev1.ServiceTypeClusterIP,
+			// The same families: a copy would otherwise get its own default (SingleStack).
+			IPFamilyPolicy: from.Spec.IPFamilyPolicy,
 		},
 	}
 	if in.Mutate != nil {
@@ -435,32 +439,32 @@ func DeleteServiceAndSlices(ctx context.Context, client kubernetes.Interface, na
 	return DeleteService(ctx, DeleteServiceInput{Client: client, Namespace: namespace, Name: service, Timeout: timeout})
 }
 
-// NodeFamilies is the IP families ("IPv4", "IPv6") every node has an InternalIP of: the
-// cluster's, ipv4 first.
-func NodeFamilies(ctx context.Context, client kubernetes.Interface) ([]string, error) {
+// NodeFamilies are the IP families every node has an InternalIP of: the cluster's, IPv4
+// first.
+func NodeFamilies(ctx context.Context, client kubernetes.Interface) ([]corev1.IPFamily, error) {
 	nodes, err := client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return nil, err
 	}
-	count := map[string]int{}
+	count := map[corev1.IPFamily]int{}
 	for _, n := range nodes.Items {
-		seen := map[string]bool{}
+		seen := map[corev1.IPFamily]bool{}
 		for _, a := range n.Status.Addresses {
 			ip, err := netip.ParseAddr(a.Address)
 			switch {
 			case err != nil || a.Type != corev1.NodeInternalIP:
 			case ip.Unmap().Is4():
-				seen["IPv4"] = true
+				seen[corev1.IPv4Protocol] = true
 			default:
-				seen["IPv6"] = true
+				seen[corev1.IPv6Protocol] = true
 			}
 		}
 		for f := range seen {
 			count[f]++
 		}
 	}
-	var out []string
-	for _, f := range []string{"IPv4", "IPv6"} {
+	var out []corev1.IPFamily
+	for _, f := range []corev1.IPFamily{corev1.IPv4Protocol, corev1.IPv6Protocol} {
 		if count[f] == len(nodes.Items) && len(nodes.Items) > 0 {
 			out = append(out, f)
 		}

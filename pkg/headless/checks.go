@@ -3,6 +3,7 @@ package headless
 import (
 	"context"
 	"fmt"
+	"net"
 	"slices"
 	"sort"
 	"strings"
@@ -15,17 +16,20 @@ import (
 )
 
 // PodAddr is what the DNS and Endpoints checks compare against: a pod's name (its hostname
-// under the headless Service), IP and node.
+// under the headless Service), addresses and node.
 type PodAddr struct {
 	Name string
-	IP   string
+	IP   string   // the primary address (status.podIP)
+	IPs  []string // every address, one per family, the primary first (status.podIPs); may be unset
 	Node string
 	UID  string
 }
 
-func (p PodAddr) String() string { return fmt.Sprintf("%s=%s@%s", p.Name, p.IP, p.Node) }
+func (p PodAddr) String() string {
+	return fmt.Sprintf("%s=%s@%s", p.Name, strings.Join(p.addresses(), ","), p.Node)
+}
 
-// IPs returns the pods' IPs, sorted.
+// IPs returns the pods' primary IPs, sorted; IPsOf gives one family's.
 func IPs(pods []PodAddr) []string {
 	var ips []string
 	for _, p := range pods {
@@ -64,7 +68,11 @@ func listPods(ctx context.Context, c kubernetes.Interface, namespace, selector s
 func Addrs(pods []corev1.Pod) []PodAddr {
 	var out []PodAddr
 	for _, p := range pods {
-		out = append(out, PodAddr{Name: p.Name, IP: p.Status.PodIP, Node: p.Spec.NodeName, UID: string(p.UID)})
+		a := PodAddr{Name: p.Name, IP: p.Status.PodIP, Node: p.Spec.NodeName, UID: string(p.UID)}
+		for _, ip := range p.Status.PodIPs {
+			a.IPs = append(a.IPs, ip.IP)
+		}
+		out = append(out, a)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
@@ -137,7 +145,8 @@ func FormatPort(p corev1.ServicePort) string {
 }
 
 // CheckEndpoints fails unless the v1 Endpoints list exactly the pods, ready, with their
-// hostnames and nodes, on port.
+// hostnames and nodes, on port. v1 Endpoints carry one family, the Service's first
+// (spec.ipFamilies[0], the pods' primary on a cluster's default Service): the pods' IP.
 func CheckEndpoints(ep *corev1.Endpoints, want []PodAddr, port int32) error {
 	var got []string
 	for _, s := range ep.Subsets {
@@ -146,7 +155,7 @@ func CheckEndpoints(ep *corev1.Endpoints, want []PodAddr, port int32) error {
 		}
 		for _, a := range s.Addresses {
 			for _, p := range s.Ports {
-				got = append(got, fmt.Sprintf("%s=%s:%d@%s", a.Hostname, a.IP, p.Port, deref(a.NodeName)))
+				got = append(got, publishedEndpoint(a.Hostname, a.IP, p.Port, deref(a.NodeName)))
 			}
 		}
 	}
@@ -154,10 +163,13 @@ func CheckEndpoints(ep *corev1.Endpoints, want []PodAddr, port int32) error {
 }
 
 // CheckEndpointSlices fails unless the Service's EndpointSlices together list exactly the
-// pods as ready endpoints, with hostnames and nodes, on port.
-func CheckEndpointSlices(slices []discoveryv1.EndpointSlice, want []PodAddr, port int32) error {
+// pods as ready endpoints, with hostnames and nodes, on port: for each family, in slices of
+// that address type, the pods' addresses of it; no family: the pods' primary one (IP).
+func CheckEndpointSlices(slices []discoveryv1.EndpointSlice, want []PodAddr, port int32, families ...corev1.IPFamily) error {
 	var got []string
+	types := map[corev1.IPFamily]bool{}
 	for _, s := range slices {
+		types[corev1.IPFamily(s.AddressType)] = true
 		for _, e := range s.Endpoints {
 			if e.Conditions.Ready == nil || !*e.Conditions.Ready {
 				if e.Conditions.Terminating != nil && *e.Conditions.Terminating {
@@ -167,20 +179,41 @@ func CheckEndpointSlices(slices []discoveryv1.EndpointSlice, want []PodAddr, por
 			}
 			for _, a := range e.Addresses {
 				for _, p := range s.Ports {
-					got = append(got, fmt.Sprintf("%s=%s:%d@%s", deref(e.Hostname), a, deref(p.Port), deref(e.NodeName)))
+					got = append(got, publishedEndpoint(deref(e.Hostname), a, deref(p.Port), deref(e.NodeName)))
 				}
 			}
 		}
 	}
-	return compareSets("EndpointSlices", got, expected(want, port))
+	var wantEntries []string
+	for _, p := range want {
+		if len(families) == 0 {
+			wantEntries = append(wantEntries, publishedEndpoint(p.Name, p.IP, port, p.Node))
+		}
+		for _, f := range families {
+			wantEntries = append(wantEntries, publishedEndpoint(p.Name, p.IPOf(f), port, p.Node))
+		}
+	}
+	err := compareSets("EndpointSlices", got, wantEntries)
+	for _, f := range families {
+		if err != nil && !types[f] {
+			return fmt.Errorf("%w: no EndpointSlice has address type %s (a Service publishes only the families in its spec.ipFamilies: is it SingleStack?)", err, f)
+		}
+	}
+	return err
 }
 
 func expected(pods []PodAddr, port int32) []string {
 	var out []string
 	for _, p := range pods {
-		out = append(out, fmt.Sprintf("%s=%s:%d@%s", p.Name, p.IP, port, p.Node))
+		out = append(out, publishedEndpoint(p.Name, p.IP, port, p.Node))
 	}
 	return out
+}
+
+// publishedEndpoint is one published endpoint as the checks compare it: hostname=ip:port@node, an IPv6
+// address in brackets.
+func publishedEndpoint(hostname, ip string, port int32, node string) string {
+	return fmt.Sprintf("%s=%s@%s", hostname, net.JoinHostPort(ip, fmt.Sprint(port)), node)
 }
 
 func compareSets(what string, got, want []string) error {

@@ -164,3 +164,55 @@ func TestAwaitDNSDiagnosesOnceAfterDiagnoseAfter(t *testing.T) {
 		t.Fatalf("err %v, diagnosed %d times: want a timeout naming the diagnosis, asked once", err, asked.Load())
 	}
 }
+
+// Dual-stack: one slice per address type, each exactly the pods' addresses of that family; a
+// Service that publishes one family (SingleStack) fails the check for both, naming the type.
+func TestCheckEndpointSlicesPerFamily(t *testing.T) {
+	dual := []PodAddr{{Name: "web-0", IP: "10.244.1.2", IPs: []string{"10.244.1.2", "fd00:10:244:1::2"}, Node: "w1"}, {Name: "web-1", IP: "10.244.2.3", IPs: []string{"10.244.2.3", "fd00:10:244:2::3"}, Node: "w2"}}
+	v6 := func(p PodAddr) discoveryv1.Endpoint {
+		e := endpoint(p, true, false)
+		e.Addresses = []string{p.IPOf(corev1.IPv6Protocol)}
+		return e
+	}
+	ipv4 := slice("a", 8080, endpoint(dual[0], true, false), endpoint(dual[1], true, false))
+	ipv6 := slice("b", 8080, v6(dual[0]), v6(dual[1]))
+	ipv6.AddressType = discoveryv1.AddressTypeIPv6
+	both := []corev1.IPFamily{corev1.IPv4Protocol, corev1.IPv6Protocol}
+	if err := CheckEndpointSlices([]discoveryv1.EndpointSlice{ipv4, ipv6}, dual, 8080, both...); err != nil {
+		t.Fatalf("both families: %v", err)
+	}
+	if err := CheckEndpointSlices([]discoveryv1.EndpointSlice{ipv6}, dual, 8080, corev1.IPv6Protocol); err != nil {
+		t.Fatalf("IPv6 alone: %v", err)
+	}
+	err := CheckEndpointSlices([]discoveryv1.EndpointSlice{ipv4}, dual, 8080, both...)
+	if want := "want exactly web-0=10.244.1.2:8080@w1 web-0=[fd00:10:244:1::2]:8080@w1"; err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "no EndpointSlice has address type IPv6") {
+		t.Errorf("IPv4 slice only: got %v, want an error containing %q and naming the missing address type", err, want)
+	}
+	if err := CheckEndpointSlices([]discoveryv1.EndpointSlice{ipv4, ipv6}, dual, 8080, corev1.IPv4Protocol); err == nil || !strings.Contains(err.Error(), "[fd00:10:244:2::3]:8080") {
+		t.Errorf("an IPv6 slice where IPv4 alone is asked: got %v, want the unexpected IPv6 endpoints named", err)
+	}
+}
+
+func TestFamilies(t *testing.T) {
+	pods := []PodAddr{{Name: "web-1", IP: "fd00::9", IPs: []string{"fd00::9", "10.0.0.9"}}, {Name: "web-0", IP: "10.0.0.1"}}
+	if got := IPsOf(pods, corev1.IPv4Protocol); strings.Join(got, " ") != "10.0.0.1 10.0.0.9" {
+		t.Errorf("IPsOf IPv4 = %v", got)
+	}
+	if got := IPsOf(pods, corev1.IPv6Protocol); strings.Join(got, " ") != "fd00::9" {
+		t.Errorf("IPsOf IPv6 = %v", got)
+	}
+	checks := AddressChecks(dns.Query{Name: "web."}, []corev1.IPFamily{corev1.IPv6Protocol, corev1.IPv4Protocol}, pods...)
+	if len(checks) != 2 || checks[0].Query.Type != "AAAA" || checks[1].Query.Type != "A" {
+		t.Fatalf("AddressChecks = %+v, want an AAAA then an A check", checks)
+	}
+	answer := dns.Answer{Name: "web.", Rcode: "NOERROR", Records: []dns.Record{{Type: "AAAA", Data: "fd00::9"}}}
+	if err := checks[0].Want(answer); err != nil {
+		t.Errorf("AAAA check: %v", err)
+	}
+	if err := checks[1].Want(answer); err == nil {
+		t.Errorf("the A check passed an answer with no A record")
+	}
+	if FamilyOf("2001:db8::1") != corev1.IPv6Protocol || FamilyOf("192.0.2.1") != corev1.IPv4Protocol || FamilyOf("x") != "" {
+		t.Errorf("FamilyOf")
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -28,6 +29,8 @@ type DiagnoseInput struct {
 	Port      int32  // the endpoints' (container) port; 0: not checked
 	PortName  string // the Service port whose SRV records are asked; "": not checked
 	PodNames  bool   // each pod must have a name of its own (<hostname>.<service>)
+	// Families the Service must publish (A for IPv4, AAAA for IPv6); none: not checked.
+	Families []corev1.IPFamily
 }
 
 func (in DiagnoseInput) validate() error {
@@ -52,6 +55,7 @@ type cause func(ctx context.Context, d *diagnosis) error
 
 var causes = []cause{
 	serviceIsHeadless,
+	servicePublishesFamilies,
 	coreDNSIsHealthy,
 	servicePortsServe,
 	selectorMatchesPods,
@@ -64,6 +68,8 @@ var causes = []cause{
 // DiagnoseService looks once for the usual reasons a headless Service's names are wrong, in
 // the order a user would check them, and returns the first that holds, or nil:
 //   - the Service does not exist, or has a cluster IP (it is not headless);
+//   - its spec.ipFamilies lacks one of Families (a SingleStack Service on a dual-stack
+//     cluster: its names never answer the other family's records);
 //   - CoreDNS is scaled to zero, or not Available;
 //   - no Service port is named PortName (its SRV name never exists), or none targets Port
 //     (the EndpointSlices never list that port);
@@ -107,6 +113,23 @@ func DiagnoseService(ctx context.Context, in DiagnoseInput) error {
 func serviceIsHeadless(_ context.Context, d *diagnosis) error {
 	if err := CheckHeadless(d.svc); err != nil {
 		return poll.Stop(fmt.Errorf("cause: %w", err))
+	}
+	return nil
+}
+
+// servicePublishesFamilies: a Service publishes EndpointSlices, so records, only of the
+// families in its spec.ipFamilies, which its ipFamilyPolicy fixed when it was created.
+func servicePublishesFamilies(_ context.Context, d *diagnosis) error {
+	have := ServiceFamilies(d.svc)
+	for _, f := range d.in.Families {
+		if !slices.Contains(have, f) {
+			policy := "unset"
+			if p := d.svc.Spec.IPFamilyPolicy; p != nil {
+				policy = string(*p)
+			}
+			return poll.Stop(fmt.Errorf("cause: Service %s publishes only %v (spec.ipFamilies; ipFamilyPolicy %s), so its names answer no %s record: ask for ipFamilyPolicy PreferDualStack or RequireDualStack (a headless Service with a selector is SingleStack unless it asks)",
+				d.svc.Name, have, policy, RecordType(f)))
+		}
 	}
 	return nil
 }

@@ -51,33 +51,45 @@ func TestDiagnoseServiceNamesTheRootCause(t *testing.T) {
 		p.OwnerReferences = []metav1.OwnerReference{{Kind: "ReplicaSet", Name: "web"}}
 		return p
 	}
+	dualStack := []corev1.IPFamily{corev1.IPv4Protocol, corev1.IPv6Protocol}
+	withFamilies := func(policy corev1.IPFamilyPolicy, families ...corev1.IPFamily) *corev1.Service {
+		s := service("None")
+		s.Spec.IPFamilyPolicy, s.Spec.IPFamilies = &policy, families
+		return s
+	}
+	singleStack, requireDual := withFamilies(corev1.IPFamilyPolicySingleStack, corev1.IPv4Protocol), withFamilies(corev1.IPFamilyPolicyRequireDualStack, dualStack...)
 	cases := []struct {
 		name    string
 		objects []runtime.Object
 		want    string // "" means no cause
 		stop    bool
+		// families the Service must publish; nil: IPv4, the fakes' default (no spec.ipFamilies)
+		families []corev1.IPFamily
 	}{
-		{"healthy", []runtime.Object{coredns(&two, 2), service("None"), sts("headless-demo"), pod("hello-0", true)}, "", false},
-		{"no Service", []runtime.Object{coredns(&two, 2)}, "Service lab/headless-demo does not exist", true},
-		{"cluster IP", []runtime.Object{coredns(&two, 2), service("10.96.0.7")}, "is not headless: spec.clusterIP is \"10.96.0.7\"", true},
-		{"CoreDNS scaled to zero", []runtime.Object{coredns(&zero, 0), service("None")}, "CoreDNS is scaled to zero", true},
-		{"CoreDNS not available", []runtime.Object{coredns(&two, 0), service("None")}, "CoreDNS is not Available (coredns available 0/2)", false},
+		{"healthy", []runtime.Object{coredns(&two, 2), service("None"), sts("headless-demo"), pod("hello-0", true)}, "", false, nil},
+		{"no Service", []runtime.Object{coredns(&two, 2)}, "Service lab/headless-demo does not exist", true, nil},
+		{"cluster IP", []runtime.Object{coredns(&two, 2), service("10.96.0.7")}, "is not headless: spec.clusterIP is \"10.96.0.7\"", true, nil},
+		{"CoreDNS scaled to zero", []runtime.Object{coredns(&zero, 0), service("None")}, "CoreDNS is scaled to zero", true, nil},
+		{"CoreDNS not available", []runtime.Object{coredns(&two, 0), service("None")}, "CoreDNS is not Available (coredns available 0/2)", false, nil},
 		{"selector matches nothing", []runtime.Object{coredns(&two, 2), service("None"), &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "x", Namespace: ns, Labels: map[string]string{"app": "other"}}}},
-			"selector app=hello matches no pod in lab; its pods carry {app=other}", true},
+			"selector app=hello matches no pod in lab; its pods carry {app=other}", true, nil},
 		{"serviceName points elsewhere", []runtime.Object{coredns(&two, 2), service("None"), sts("other"), pod("hello-0", true)},
-			`StatefulSet hello has serviceName "other", not "headless-demo"`, true},
-		{"no pod ready", []runtime.Object{coredns(&two, 2), service("None"), sts("headless-demo"), pod("hello-0", false)}, "no ready endpoint", false},
+			`StatefulSet hello has serviceName "other", not "headless-demo"`, true, nil},
+		{"no pod ready", []runtime.Object{coredns(&two, 2), service("None"), sts("headless-demo"), pod("hello-0", false)}, "no ready endpoint", false, nil},
 		{"no port of the SRV name", []runtime.Object{coredns(&two, 2), ports("web", 8080), sts("headless-demo"), pod("hello-0", true)},
-			`Service headless-demo has no port named "http" (its ports are named ["web"]), so _http._tcp.headless-demo has no SRV record`, true},
+			`Service headless-demo has no port named "http" (its ports are named ["web"]), so _http._tcp.headless-demo has no SRV record`, true, nil},
 		{"no port targets the endpoints' port", []runtime.Object{coredns(&two, 2), ports("http", 9090), sts("headless-demo"), pod("hello-0", true)},
-			"no port of Service headless-demo targets port 8080 (its targetPorts are [9090])", true},
+			"no port of Service headless-demo targets port 8080 (its targetPorts are [9090])", true, nil},
 		{"a pod of no StatefulSet without a hostname", []runtime.Object{coredns(&two, 2), service("None"), bare("web-abc12")},
-			`pod web-abc12 has spec.hostname "" and spec.subdomain "": it gets a name of its own under Service headless-demo only with a hostname and subdomain "headless-demo"`, true},
+			`pod web-abc12 has spec.hostname "" and spec.subdomain "": it gets a name of its own under Service headless-demo only with a hostname and subdomain "headless-demo"`, true, nil},
+		{"SingleStack where both families are asked", []runtime.Object{coredns(&two, 2), singleStack, sts("headless-demo"), pod("hello-0", true)},
+			"cause: Service headless-demo publishes only [IPv4] (spec.ipFamilies; ipFamilyPolicy SingleStack), so its names answer no AAAA record", true, dualStack},
+		{"dual-stack where both families are asked", []runtime.Object{coredns(&two, 2), requireDual, sts("headless-demo"), pod("hello-0", true)}, "", false, dualStack},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			err := DiagnoseService(context.Background(), DiagnoseInput{Client: fake.NewSimpleClientset(c.objects...), Namespace: ns, Service: "headless-demo",
-				Port: 8080, PortName: "http", PodNames: true})
+				Port: 8080, PortName: "http", PodNames: true, Families: c.families})
 			if c.want == "" {
 				if err != nil {
 					t.Fatalf("want no cause, got %v", err)

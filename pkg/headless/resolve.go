@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
@@ -182,7 +183,10 @@ type PublishedInput struct {
 	Gone      []string  // hostnames that must no longer resolve (NXDOMAIN)
 	Port      int32     // the endpoints' port, in the EndpointSlices and the SRV records
 	PortName  string    // the Service port's name: its SRV records are checked; "" skips them
-	Timeout   time.Duration
+	// Families the Service must publish, each in its EndpointSlices and as its record type (A,
+	// AAAA) for every name; none: the Service's own spec.ipFamilies, read once.
+	Families []corev1.IPFamily
+	Timeout  time.Duration
 }
 
 func (in PublishedInput) validate() error {
@@ -197,22 +201,29 @@ func (in PublishedInput) validate() error {
 	return in.From.Validate()
 }
 
-// AwaitPublished waits until every source agrees with Pods exactly: the EndpointSlices list
-// exactly them, ready; the Service name answers exactly their IPs; each hostname exactly its
-// IP; each Gone name NXDOMAIN; the SRV name one record per pod. It returns the time until all
-// held. When answers stay wrong it looks once for the usual causes (DiagnoseService) and ends
-// at once on one that waiting cannot heal.
+// AwaitPublished waits until every source agrees with Pods exactly, in each of Families: the
+// EndpointSlices list exactly them, ready; the Service name answers exactly their addresses;
+// each hostname exactly its pod's; each Gone name NXDOMAIN; the SRV name one record per pod.
+// It returns the time until all held. When answers stay wrong it looks once for the usual
+// causes (DiagnoseService) and ends at once on one that waiting cannot heal.
 func AwaitPublished(ctx context.Context, in PublishedInput) (time.Duration, error) {
 	if err := in.validate(); err != nil {
 		return 0, err
 	}
+	if len(in.Families) == 0 {
+		svc, err := in.Client.CoreV1().Services(in.Namespace).Get(ctx, in.Service, metav1.GetOptions{})
+		if err != nil {
+			return 0, fmt.Errorf("reading the families Service %s publishes: %w", in.Service, err)
+		}
+		in.Families = ServiceFamilies(svc)
+	}
 	svc := dns.ServiceFQDN(in.Service, in.Namespace, in.Zone)
-	checks := []DNSCheck{{dns.Query{Name: svc}, dns.Exactly("A", IPs(in.Pods)...)}}
+	checks := AddressChecks(dns.Query{Name: svc}, in.Families, in.Pods...)
 	var srv []string
 	for _, p := range in.Pods {
 		fqdn := dns.HostFQDN(p.Name, in.Service, in.Namespace, in.Zone)
 		srv = append(srv, dns.SRVValue(int(in.Port), fqdn))
-		checks = append(checks, DNSCheck{dns.Query{Name: fqdn}, dns.Exactly("A", p.IP)})
+		checks = append(checks, AddressChecks(dns.Query{Name: fqdn}, in.Families, p)...)
 	}
 	if in.PortName != "" {
 		checks = append(checks, DNSCheck{dns.Query{Name: dns.SRVName(in.PortName, "TCP", in.Service, in.Namespace, in.Zone), Type: "SRV"}, dns.Exactly("SRV", srv...)})
@@ -225,12 +236,12 @@ func AwaitPublished(ctx context.Context, in PublishedInput) (time.Duration, erro
 		if err != nil {
 			return err
 		}
-		return CheckEndpointSlices(list.Items, in.Pods, in.Port)
+		return CheckEndpointSlices(list.Items, in.Pods, in.Port, in.Families...)
 	}
 	_, took, err := AwaitDNS(ctx, AwaitDNSInput{From: in.From, Checks: checks, Timeout: in.Timeout, Also: []func(context.Context) error{slices},
 		Diagnose: func(ctx context.Context) error {
 			return DiagnoseService(ctx, DiagnoseInput{Client: in.Client, Namespace: in.Namespace, Service: in.Service,
-				Port: in.Port, PortName: in.PortName, PodNames: len(in.Pods) > 0})
+				Port: in.Port, PortName: in.PortName, PodNames: len(in.Pods) > 0, Families: in.Families})
 		}})
 	return took, err
 }
