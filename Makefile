@@ -157,6 +157,16 @@ profiles: prepare ## The DNS setups users run (DNS_PROFILES: kubeadm, cache30, n
 	    $(MAKE) --no-print-directory e2e ARGS='--labels area=profile' JUNIT=junit-profile-$$p.xml || rc=1; \
 	done; cat $(ARTIFACTS)/dns-profiles.md; exit $$rc
 
+# The IP families other than the course's own (ipv4) that make ip-families runs.
+IP_FAMILIES ?= dual ipv6
+.PHONY: ip-families
+ip-families: prepare ## The cluster, course, contract and resolver features on a cluster of each IP family (IP_FAMILIES: dual ipv6), each its own, named family-<family>; JUnit and resolver matrix per family in ARTIFACTS
+	mkdir -p $(ARTIFACTS)
+	rc=0; for f in $(IP_FAMILIES); do \
+	  IP_FAMILY=$$f KIND_CLUSTER_NAME=family-$$f KEEP_CLUSTER=$${KEEP_CLUSTER:-never} \
+	    $(MAKE) --no-print-directory e2e ARGS='--labels area=cluster,area=course,area=contract,area=resolvers --skip-labels pace=slow' JUNIT=junit-$$f.xml || rc=1; \
+	done; exit $$rc
+
 .PHONY: bad-input-check
 bad-input-check: prepare ## Provoke each kind of bad input (no docker, no permission, taken name, broken manifest, missing image, crash loop...) and check its message
 	scripts/bad-input-check.sh

@@ -70,9 +70,9 @@ func writeMatrix(ctx context.Context, cfg *envconf.Config) (context.Context, err
 	if len(matrix.Cells) == 0 {
 		return ctx, nil
 	}
-	matrix.DNS = suite.DNS.String()
+	matrix.DNS, matrix.Family = suite.DNS.String(), string(suite.Settings.Cluster.Family)
 	fmt.Println(matrix.Markdown())
-	return ctx, matrix.Write(suite.Settings.Artifacts, string(suite.DNS.Profile))
+	return ctx, matrix.Write(suite.Settings.Artifacts, suite.Variant())
 }
 
 // writeProfiles merges the DNS setups' figures (profiles_test.go) into ARTIFACTS and prints

@@ -3,10 +3,12 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
 	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
 	"sigs.k8s.io/e2e-framework/pkg/features"
 
@@ -106,16 +108,16 @@ func TestResolvers(t *testing.T) {
 		from headless.From
 	)
 	const podNameFormat = "%s." + course.CourseService // what an application in the namespace asks
-	f := features.New("resolvers: what glibc, musl, Go and the JVM return for the headless Service").
+	f := features.New(suite.Named("resolvers: what glibc, musl, Go and the JVM return for the headless Service")).
 		WithLabel("area", "resolvers").
 		Setup(resolversSetup("resolvers", &own, &from)).
-		Assess("course: headless-demo answers exactly the 3 pod IPs and each hello-kubernetes-N.headless-demo its pod's, through the search list (ndots:5), for every resolver", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+		Assess("course: headless-demo answers exactly the 3 pods' IPs and each hello-kubernetes-N.headless-demo its pod's, every family, through the search list (ndots:5), for every resolver", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 			pods := harness.Must(own.AwaitReadyPods(ctx))(t)
-			want := map[string][]string{course.CourseService: headless.IPs(pods)}
+			want := map[string][]string{course.CourseService: addresses(own, pods...)}
 			names := []string{course.CourseService}
 			for _, p := range pods {
 				name := fmt.Sprintf(podNameFormat, p.Name)
-				want[name] = []string{p.IP}
+				want[name] = addresses(own, p)
 				names = append(names, name)
 			}
 			probeAll(ctx, t, scenarioCourse, resolvers.ProbeInput{From: from, Names: names}, func(r resolvers.Resolver, lookups []resolvers.Lookup) (string, error) {
@@ -137,21 +139,37 @@ func TestResolvers(t *testing.T) {
 			}
 			return ctx
 		}).
-		Assess("ordering: 30 lookups from one process; the server's shuffle shows through dig, musl and Go, glibc sorts by RFC 3484 rule 9, the JVM's cache returns one order", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+		Assess("ordering: 30 lookups from one process; on ipv4 the server's shuffle shows through dig, musl and Go, glibc sorts by RFC 3484 rule 9, the JVM's cache returns one order; with two families each resolver's first family comes first", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 			pods := harness.Must(own.AwaitReadyPods(ctx))(t)
-			source := harness.Must(resolvers.SourcePrefix(ctx, from))(t)
-			t.Logf("resolvers pod %s; pods %v", source, pods)
 			names := make([]string, 30)
 			for i := range names {
 				names[i] = course.CourseService
 			}
-			probeAll(ctx, t, scenarioOrdering, resolvers.ProbeInput{From: from, Names: names}, func(r resolvers.Resolver, lookups []resolvers.Lookup) (string, error) {
-				return resolvers.JudgeOrdering(r, lookups, headless.IPs(pods), resolvers.Rule9(source), suite.DNS.Shuffles)
-			})
+			judge := func(r resolvers.Resolver, lookups []resolvers.Lookup) (string, error) {
+				return resolvers.JudgeFamilyOrder(r, lookups, addresses(own, pods...))
+			}
+			if slices.Equal(own.Families, []corev1.IPFamily{corev1.IPv4Protocol}) {
+				source := harness.Must(resolvers.SourcePrefix(ctx, from))(t) // rule 9 ranks IPv4 by the source's subnet
+				t.Logf("resolvers pod %s; pods %v", source, pods)
+				judge = func(r resolvers.Resolver, lookups []resolvers.Lookup) (string, error) {
+					return resolvers.JudgeOrdering(r, lookups, headless.IPs(pods), resolvers.Rule9(source), suite.DNS.Shuffles)
+				}
+			}
+			probeAll(ctx, t, scenarioOrdering, resolvers.ProbeInput{From: from, Names: names}, judge)
 			return ctx
 		}).
 		Teardown(own.DeleteNamespaceStep()).Feature()
 	testenv.Test(t, f)
+}
+
+// addresses are the pods' addresses in every family of the course: what an AF_UNSPEC lookup
+// returns.
+func addresses(c course.Course, pods ...headless.PodAddr) []string {
+	var out []string
+	for _, f := range c.Families {
+		out = append(out, headless.IPsOf(pods, f)...)
+	}
+	return out
 }
 
 // replacementProbe is how long each long-lived probe runs: the JVM's 30-second cache from its
@@ -166,7 +184,7 @@ func TestResolversReplacement(t *testing.T) {
 		own  course.Course
 		from headless.From
 	)
-	f := features.New("resolvers: pods replaced under long-lived processes; the JVM keeps the old IP for its cache TTL, the others follow like dig").
+	f := features.New(suite.Named("resolvers: pods replaced under long-lived processes; the JVM keeps the old IP for its cache TTL, the others follow like dig")).
 		WithLabel("area", "resolvers").WithLabel("pace", "slow").
 		Setup(resolversSetup("resolvers-replacement", &own, &from)).
 		Assess("replacement: each resolver returns the old IP and no address only as long as its caches allow, then exactly the new IP", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
@@ -182,11 +200,12 @@ func TestResolversReplacement(t *testing.T) {
 			}
 			// Every probe has looked up once, so every cache is filled, before the pods go.
 			NewWithT(t).Expect(resolvers.AwaitProbesStarted(ctx, probes, course.PodTimeout)).To(Succeed())
-			convergence, err := course.ReplacePods(ctx, course.ReplaceInput{Client: own.Client, From: harness.Must(own.ClientFrom(ctx))(t), Service: course.CourseService, Zone: own.Zone, Pods: pods, Timeout: course.PodTimeout})
+			convergence, err := course.ReplacePods(ctx, course.ReplaceInput{Client: own.Client, From: harness.Must(own.ClientFrom(ctx))(t), Service: course.CourseService, Zone: own.Zone, Pods: pods, Families: own.Families, Timeout: course.PodTimeout})
 			NewWithT(t).Expect(err).NotTo(HaveOccurred())
 			var replaced []resolvers.Replaced
-			for _, c := range convergence {
-				replaced = append(replaced, resolvers.Replaced{Name: c.Name + "." + course.CourseService, OldIP: c.OldIP, NewIP: c.NewIP, ReadyAt: c.Deleted.Add(c.Ready)})
+			for i, c := range convergence {
+				replaced = append(replaced, resolvers.Replaced{Name: c.Name + "." + course.CourseService, Old: addresses(own, pods[i]),
+					New: addresses(own, headless.PodAddr{IP: c.NewIP, IPs: c.NewIPs}), ReadyAt: c.Deleted.Add(c.Ready)})
 				t.Log(c)
 			}
 			all := make([][]resolvers.Lookup, len(probes))

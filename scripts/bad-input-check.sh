@@ -3,11 +3,14 @@
 # names the cause and the fix: no docker, no daemon, no permission on the socket, a cluster
 # name already taken, KUBECONFIG pointing at nothing, a manifest that does not parse, an image
 # that is not there, a pod in CrashLoopBackOff, a host that routes IPv6 but has no ip6tables,
-# a DNS_PROFILE that names no setup, an IP_FAMILY that names no family.
+# a DNS_PROFILE that names no setup, an IP_FAMILY that names no family, an IPv6 cluster asked
+# on a docker network without IPv6, a cluster reused in another IP family than it has.
 # Prints each case with its exact message.
 #
 # Never touches the cluster named "kind": case 4 uses a lone container named like a node of
-# cluster "badinput", cases 7 and 8 create (and delete) their own cluster "badinput-pods".
+# cluster "badinput", cases 7 and 8 create (and delete) their own cluster "badinput-pods",
+# case 13 stands up three lone containers labelled as the nodes of an IPv4 cluster
+# "badinput-v4" (kind lists clusters by that label; no cluster runs in them).
 set -o errexit -o nounset -o pipefail
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -18,13 +21,16 @@ export OFFLINE=${OFFLINE:-1} # nothing here may contact a registry, unless OFFLI
 readonly TAKEN=badinput             # case 4: a name whose control-plane container is taken
 readonly PODS_CLUSTER=badinput-pods # cases 7, 8: the e2e feature's own cluster
 readonly NOIP6_CLUSTER=badinput-noip6 # case 9: must never be created
+readonly NOIPV6_NETWORK=headless-e2e-noipv6 # case 12: a docker network without IPv6
+readonly V4_CLUSTER=badinput-v4             # case 13: stand-in nodes of an IPv4 cluster
 work=$(mktemp -d)
 chmod 755 "$work" # user nobody runs from here
 
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
-  docker rm -f "$TAKEN-control-plane" >/dev/null 2>&1 || true
+  docker rm -f "$TAKEN-control-plane" "$V4_CLUSTER-control-plane" "$V4_CLUSTER-worker" "$V4_CLUSTER-worker2" >/dev/null 2>&1 || true
+  docker network rm "$NOIPV6_NETWORK" >/dev/null 2>&1 || true
   # The e2e run deletes its cluster itself; only an interrupted run leaves it behind.
   if KIND_CLUSTER_NAME=$PODS_CLUSTER go run ./cmd/cluster exists; then
     KIND_CLUSTER_NAME=$PODS_CLUSTER go run ./cmd/cluster down || rc=1
@@ -183,6 +189,30 @@ provoke "11. IP_FAMILY=ipv5: go run ./cmd/cluster up" "$work/11.log" \
 echo "containers of $TAKEN: $(docker ps --all --quiet --filter "name=^$TAKEN-" | wc -l)" >>"$work/11.log"
 expect fail "$work/11.log" '^error:|^containers' \
   "error: IP_FAMILY=ipv5 is not an IP family: use ipv4, ipv6 or dual" "containers of $TAKEN: 0"
+
+# 12. An IPv6 cluster on a docker network without IPv6 (kind reuses the network it finds: here
+#     KIND_EXPERIMENTAL_DOCKER_NETWORK names one made without --ipv6): refused before any cluster.
+docker network create "$NOIPV6_NETWORK" >/dev/null
+provoke "12. IP_FAMILY=dual on a docker network without IPv6: go run ./cmd/cluster up" "$work/12.log" \
+  env IP_FAMILY=dual KIND_EXPERIMENTAL_DOCKER_NETWORK=$NOIPV6_NETWORK KIND_CLUSTER_NAME=$TAKEN go run ./cmd/cluster up
+echo "containers of $TAKEN: $(docker ps --all --quiet --filter "name=^$TAKEN-" | wc -l)" >>"$work/12.log"
+expect fail "$work/12.log" '^error:|^containers' \
+  "error: IP_FAMILY=dual: the docker network \"$NOIPV6_NETWORK\" the nodes join has IPv6 off (EnableIPv6 false)" \
+  "docker network rm $NOIPV6_NETWORK" "(no cluster was created)" "containers of $TAKEN: 0"
+
+# 13. An existing cluster of another IP family than asked: its nodes' kubeadm configuration
+#     says ipv4, IP_FAMILY=dual is asked; refused, naming both, and the cluster is left alone.
+for node in control-plane worker worker2; do
+  docker run --detach --name "$V4_CLUSTER-$node" --network none --label "io.x-k8s.kind.cluster=$V4_CLUSTER" \
+    --label "io.x-k8s.kind.role=${node%2}" --entrypoint sleep "$CLIENT_IMAGE" infinity >/dev/null
+done
+docker exec --user 0 "$V4_CLUSTER-control-plane" sh -c 'mkdir -p /kind && printf "networking:\n  podSubnet: 10.244.0.0/16\n" >/kind/kubeadm.conf'
+provoke "13. IP_FAMILY=dual on an existing ipv4 cluster: go run ./cmd/cluster up (cluster $V4_CLUSTER)" "$work/13.log" \
+  env IP_FAMILY=dual KIND_CLUSTER_NAME=$V4_CLUSTER go run ./cmd/cluster up
+echo "nodes of $V4_CLUSTER still there: $(docker ps --quiet --filter "label=io.x-k8s.kind.cluster=$V4_CLUSTER" | wc -l)" >>"$work/13.log"
+expect fail "$work/13.log" '^error:|^nodes' \
+  "kind cluster \"$V4_CLUSTER\" exists as IP_FAMILY=ipv4 (pod subnets 10.244.0.0/16), but IP_FAMILY=dual was asked" \
+  "run with IP_FAMILY=ipv4" "make cluster-down KIND_CLUSTER_NAME=$V4_CLUSTER" "nodes of $V4_CLUSTER still there: 3"
 
 echo
 echo "bad-input: $passed passed, $failed failed"

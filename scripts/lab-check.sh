@@ -43,6 +43,10 @@ if $cached; then
   check "the lab said which cache holds answers ($DNS_PROFILE)" grep -q "^lab: this cluster's DNS is $DNS_PROFILE: " "$log"
   check "the lab showed the name following after the cache let go" grep -qE "^lab: followed after [0-9.]+ s: hello-kubernetes-0.headless-demo answers" "$log"
 fi
+if [[ ${IP_FAMILY:-ipv4} == dual ]]; then
+  check "the learner saw the Service's two families" grep -qE "^PreferDualStack +\[IPv4 IPv6\]$" "$log"
+  check "the learner saw nslookup answer IPv6 addresses too" grep -q "^Address: fd00:10:244:" "$log"
+fi
 check "the learner saw the pods deleted" shown 1 "kubectl delete pod hello-kubernetes-0 hello-kubernetes-1 hello-kubernetes-2"
 check "the lab's verdict: every name followed its pod" grep -q "^lab: every name followed its pod" "$log"
 if [[ ${LAB_RESOLVERS:-} == 1 ]]; then

@@ -98,6 +98,12 @@ step "Its endpoints are the three pods' IP:8080"
 show kubectl get endpoints headless-demo
 echo "v1 Endpoints is deprecated (hence kubectl's warning); EndpointSlices are what DNS and kube-proxy read:"
 show kubectl get endpointslices -l kubernetes.io/service-name=headless-demo
+if [[ ${IP_FAMILY:-ipv4} == dual ]]; then
+  echo "IP_FAMILY=dual: every pod has an IPv4 and an IPv6 address; the Service asks ipFamilyPolicy"
+  echo "PreferDualStack, so it has both families and one EndpointSlice per family (v1 Endpoints, the"
+  echo "first family only). DNS answers A records from the IPv4 slice, AAAA from the IPv6 one:"
+  show kubectl get svc headless-demo -o custom-columns=POLICY:.spec.ipFamilyPolicy,FAMILIES:.spec.ipFamilies
+fi
 
 client=$(kubectl get pod -l app=client -o jsonpath='{.items[0].metadata.name}')
 declare -A old_uid
@@ -111,6 +117,9 @@ step "Ask DNS for the Service: it answers every pod's IP, not one virtual IP"
 show kubectl exec "$client" -- nslookup headless-demo
 echo "(\";; Got recursion not available\" is BIND's nslookup noting that CoreDNS answers cluster names"
 echo " itself, authoritatively, instead of recursing: expected, harmless.)"
+if [[ ${IP_FAMILY:-ipv4} != ipv4 ]]; then
+  echo "(nslookup asks for A and AAAA records: on IP_FAMILY=$IP_FAMILY it shows the pods' IPv6 addresses too.)"
+fi
 
 step "Ask DNS for each pod by name: <pod>.<service> answers that pod's IP"
 for p in "${PODS[@]}"; do show kubectl exec "$client" -- nslookup "$p.headless-demo"; done

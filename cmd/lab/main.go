@@ -177,24 +177,26 @@ func jvm(ctx context.Context, c course.Course, file, snapshot string) error {
 	if err != nil {
 		return err
 	}
+	// Every family's addresses: on a dual-stack cluster the JVM returns both (IPv4 first).
+	oldIPs, newIPs := ips(old), ips(now)
 	count := map[string]int{}
 	for _, l := range lookups {
-		switch {
-		case len(l.Addrs) == 1 && l.Addrs[0] == old.IP:
+		switch got := ips(headless.PodAddr{IPs: l.Addrs}); {
+		case got == oldIPs:
 			count["old"]++
-		case len(l.Addrs) == 1 && l.Addrs[0] == now.IP:
+		case got == newIPs:
 			count["new"]++
 		default:
-			return fmt.Errorf("the Java client answered %s: neither %s's old IP %s nor its new %s", l, old.Name, old.IP, now.IP)
+			return fmt.Errorf("the Java client answered %s: neither %s's old IP %s nor its new %s", l, old.Name, oldIPs, newIPs)
 		}
 	}
 	last := lookups[len(lookups)-1]
 	which := "the old"
-	if last.Addrs[0] == now.IP {
+	if ips(headless.PodAddr{IPs: last.Addrs}) == newIPs {
 		which = "the new"
 	}
 	fmt.Printf("lab: the Java client asked for %s %d times since before the delete: %d answers the old IP %s, %d the new %s; its last answer, %s ago, was %s one.\n",
-		old.Name, len(lookups), count["old"], old.IP, count["new"], now.IP, time.Since(last.Time()).Round(time.Second), which)
+		old.Name, len(lookups), count["old"], oldIPs, count["new"], newIPs, time.Since(last.Time()).Round(time.Second), which)
 	fmt.Println("lab: the JVM keeps a successful lookup for networkaddress.cache.ttl (30 s by default): a Java client keeps talking to a replaced pod's old IP for up to 30 s, where dig, glibc and musl follow at once.")
 	return nil
 }
@@ -224,21 +226,23 @@ func follow(ctx context.Context, c course.Course, snapshot string) error {
 		return err
 	}
 	name := old.Name + "." + course.CourseService
+	// Asked in the cluster's first family (A; AAAA on ipv6): the caches hold every type alike.
+	qtype, newIP := headless.RecordType(c.Families[0]), pod.Status.PodIP
 	until := ready.Add(b.Success + course.CacheSlack)
 	last, changes := "", 0
 	newSince := -1.0 // the first of the answers with the new IP that no other answer followed
 	for {
-		a, err := from.Ask(ctx, dns.Query{Name: name, Search: true})
+		a, err := from.Ask(ctx, dns.Query{Name: name, Type: qtype, Search: true})
 		if err != nil {
 			return err
 		}
-		got := strings.Join(a.Values("A"), " ")
+		got := strings.Join(a.Values(qtype), " ")
 		if got == "" {
 			got = a.Rcode
 		}
 		at := time.Since(ready).Seconds()
 		switch {
-		case got != pod.Status.PodIP:
+		case got != newIP:
 			newSince = -1
 		case newSince < 0:
 			newSince = at
@@ -248,15 +252,15 @@ func follow(ctx context.Context, c course.Course, snapshot string) error {
 			switch got {
 			case old.IP:
 				what = "the old pod's IP, from a cache"
-			case pod.Status.PodIP:
+			case newIP:
 				what = "the new pod's IP"
 			}
 			fmt.Printf("lab: %+5.1f s after the new pod was Ready: %s answers %s (%s)\n", at, name, got, what)
 			last, changes = got, changes+1
 		}
 		if time.Now().After(until) {
-			if got != pod.Status.PodIP {
-				return fmt.Errorf("%s still answers %s %.1f s after the new pod %s was Ready, past this cluster's cache bound (%s)", name, got, at, pod.Status.PodIP, b)
+			if got != newIP {
+				return fmt.Errorf("%s still answers %s %.1f s after the new pod %s was Ready, past this cluster's cache bound (%s)", name, got, at, newIP, b)
 			}
 			fmt.Printf("lab: followed after %.1f s: %s answers %s, the new pod's IP, every time since (Ready at %s; asked until the %s bound, %s, had passed; the answer changed %d times)\n",
 				newSince, name, got, ready.Format(time.TimeOnly), b.Profile, b.Success, changes-1)
@@ -268,6 +272,22 @@ func follow(ctx context.Context, c course.Course, snapshot string) error {
 		case <-time.After(500 * time.Millisecond):
 		}
 	}
+}
+
+// ips is a pod's addresses, every family, as the lab prints them: "10.244.1.5,fd00:10:244:1::5".
+func ips(p headless.PodAddr) string { return strings.Join(course.AllIPs([]headless.PodAddr{p}), ",") }
+
+// answers asks each check once and returns every one that failed.
+func answers(ctx context.Context, from headless.From, checks []headless.DNSCheck) error {
+	var errs []error
+	for _, check := range checks {
+		a, err := from.Ask(ctx, check.Query)
+		if err == nil {
+			err = check.Want(a)
+		}
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
 }
 
 // readySince is when the pod last turned Ready (to the second, as the API keeps it).
@@ -306,10 +326,7 @@ func summary(ctx context.Context, c course.Course, snapshot string) error {
 	fmt.Fprintln(w, "POD\tOLD IP\tNEW IP\tNAME FOLLOWED")
 	for _, old := range before {
 		p := now[old.Name]
-		a, err := from.Ask(ctx, dns.Query{Name: old.Name + "." + course.CourseService, Search: true})
-		if err == nil {
-			err = dns.Exactly("A", p.IP)(a)
-		}
+		err := answers(ctx, from, c.Addresses(dns.Query{Name: old.Name + "." + course.CourseService, Search: true}, p))
 		if err == nil && (p.UID == old.UID || p.IP == old.IP) {
 			err = fmt.Errorf("%s was not replaced: UID %s, IP %s as before", old.Name, p.UID, p.IP)
 		}
@@ -317,19 +334,19 @@ func summary(ctx context.Context, c course.Course, snapshot string) error {
 		if err != nil {
 			followed, problems = "no", append(problems, err)
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", old.Name, old.IP, p.IP, followed)
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", old.Name, ips(old), ips(p), followed)
 	}
 	_ = w.Flush()
-	a, err := from.Ask(ctx, dns.Query{Name: course.CourseService, Search: true})
-	if err == nil {
-		err = dns.Exactly("A", headless.IPs(after)...)(a)
-	}
-	if err != nil {
+	if err := answers(ctx, from, c.Addresses(dns.Query{Name: course.CourseService, Search: true}, after...)); err != nil {
 		problems = append(problems, err)
 	}
 	if err := errors.Join(problems...); err != nil {
 		return fmt.Errorf("a name did not follow its pod: %w", err)
 	}
-	fmt.Printf("lab: every name followed its pod, and %s answers exactly the new IPs %v\n", course.CourseService, headless.IPs(after))
+	var all []string
+	for _, f := range c.Families {
+		all = append(all, headless.IPsOf(after, f)...)
+	}
+	fmt.Printf("lab: every name followed its pod, and %s answers exactly the new IPs %v\n", course.CourseService, all)
 	return nil
 }

@@ -4,6 +4,7 @@
 package cluster
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -183,6 +184,9 @@ func Up(ctx context.Context, opts ...Option) (*Cluster, error) {
 		if err := c.checkShape(); err != nil {
 			return nil, err
 		}
+		if err := c.checkFamily(ctx, o.family); err != nil {
+			return nil, err
+		}
 		cfg, err := p.KubeConfig(o.name, false)
 		if err != nil {
 			return nil, fmt.Errorf("reading kubeconfig of existing cluster %q: %w", o.name, err)
@@ -199,6 +203,9 @@ func Up(ctx context.Context, opts ...Option) (*Cluster, error) {
 		c.NodeImage = choice
 		fmt.Fprintf(o.out, "node image %s (%s)\n", choice.Image, choice.Reason)
 		if err := checkNameFree(o.name); err != nil {
+			return nil, err
+		}
+		if err := checkDockerIPv6(ctx, o.family); err != nil {
 			return nil, err
 		}
 		if err := ctx.Err(); err != nil {
@@ -314,6 +321,47 @@ func (c *Cluster) checkShape() error {
 	if !slices.Equal(names, want) {
 		return fmt.Errorf("kind cluster %q exists with nodes %v, but the course needs %v: delete it (make cluster-down KIND_CLUSTER_NAME=%s) or choose another name (KIND_CLUSTER_NAME=...)",
 			c.Name, names, want, c.Name)
+	}
+	return nil
+}
+
+// checkFamily catches an existing cluster of another IP family than the one asked: its nodes'
+// kubeadm configuration names the pod subnets it was made with.
+func (c *Cluster) checkFamily(ctx context.Context, want Family) error {
+	out, err := exec.CommandContext(ctx, "docker", "exec", c.Name+"-control-plane", "sed", "-n", "s/^ *podSubnet: *//p", "/kind/kubeadm.conf").Output()
+	if err != nil {
+		return fmt.Errorf("reading the pod subnets of cluster %q (docker exec %s-control-plane): %w", c.Name, c.Name, err)
+	}
+	have := strings.TrimSpace(string(out))
+	for _, f := range []Family{IPv4, IPv6, Dual} {
+		if pod, _ := Subnets(f); strings.Join(pod, ",") == have && f != want {
+			return fmt.Errorf("kind cluster %q exists as IP_FAMILY=%s (pod subnets %s), but IP_FAMILY=%s was asked: run with IP_FAMILY=%s, delete it (make cluster-down KIND_CLUSTER_NAME=%s) or choose another name (KIND_CLUSTER_NAME=...)",
+				c.Name, f, have, want, f, c.Name)
+		}
+	}
+	return nil
+}
+
+// checkDockerIPv6 catches, before a cluster of IPv6 (ipv6, dual) is created, a host where its
+// nodes would get no IPv6 address: kind puts them on the docker network "kind" (or
+// KIND_EXPERIMENTAL_DOCKER_NETWORK), which it creates with IPv6 but reuses as it is, and the
+// kernel must have IPv6 on. kind would otherwise fail later, inside kubeadm.
+func checkDockerIPv6(ctx context.Context, f Family) error {
+	if f == IPv4 {
+		return nil
+	}
+	network := cmp.Or(os.Getenv("KIND_EXPERIMENTAL_DOCKER_NETWORK"), "kind")
+	if data, err := os.ReadFile("/proc/sys/net/ipv6/conf/all/disable_ipv6"); err == nil && strings.TrimSpace(string(data)) != "0" {
+		return fmt.Errorf("IP_FAMILY=%s needs IPv6, which this host's kernel has off (net.ipv6.conf.all.disable_ipv6=%s): sysctl -w net.ipv6.conf.all.disable_ipv6=0, or IP_FAMILY=ipv4 (no cluster was created)",
+			f, strings.TrimSpace(string(data)))
+	}
+	out, err := exec.CommandContext(ctx, "docker", "network", "inspect", "--format", "{{.EnableIPv6}}", network).Output()
+	if err != nil {
+		return nil // no such network yet: kind creates it, with IPv6
+	}
+	if strings.TrimSpace(string(out)) != "true" {
+		return fmt.Errorf("IP_FAMILY=%s: the docker network %q the nodes join has IPv6 off (EnableIPv6 %s), so they would get no IPv6 address: remove it once no cluster uses it (docker network rm %s; kind recreates it with IPv6), or IP_FAMILY=ipv4 (no cluster was created)",
+			f, network, strings.TrimSpace(string(out)), network)
 	}
 	return nil
 }

@@ -333,6 +333,20 @@ func (s *Suite) DeployCourse(ctx context.Context, cfg *envconf.Config) (context.
 	return ctx, nil
 }
 
+// Variant names how this run's cluster differs from the default one (kubeadm's DNS, ipv4):
+// "" for none, else the DNS setup and the IP family that differ, joined by "-" (cache30,
+// dual, nodelocal-ipv6). Files of figures a run writes carry it.
+func (s *Suite) Variant() string {
+	var parts []string
+	if s.DNS.Profile != "" && s.DNS.Profile != dnsprofile.Kubeadm {
+		parts = append(parts, string(s.DNS.Profile))
+	}
+	if !s.Settings.UseExisting && s.Settings.Cluster.Family != cluster.IPv4 {
+		parts = append(parts, string(s.Settings.Cluster.Family))
+	}
+	return strings.Join(parts, "-")
+}
+
 // Named is a feature's name as reports show it: with the cluster's IP family when it is not
 // the course's own (ipv4), so the JUnit cases of an IP_FAMILY=dual or ipv6 run say so.
 func (s *Suite) Named(feature string) string {

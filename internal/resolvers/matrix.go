@@ -28,6 +28,8 @@ type Matrix struct {
 	mu   sync.Mutex
 	Date string `json:"date"`
 	DNS  string `json:"dns"` // the cluster's DNS setup the cells were measured behind
+	// Family is the cluster's IP family (IP_FAMILY: ipv4, ipv6, dual).
+	Family string `json:"family,omitempty"`
 
 	Versions  map[string]string `json:"versions"` // resolver -> library version
 	Scenarios []string          `json:"scenarios"`
@@ -69,6 +71,9 @@ func (m *Matrix) Markdown() string {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "Resolver matrix, %s (each cell: the documented behaviour asserted, and the figure measured)\n", m.Date)
+	if m.Family != "" {
+		fmt.Fprintf(&b, "IP family: %s\n", m.Family)
+	}
 	if m.DNS != "" {
 		fmt.Fprintf(&b, "Cluster DNS: %s\n", m.DNS)
 	}
@@ -103,13 +108,14 @@ func (m *Matrix) Markdown() string {
 	return b.String()
 }
 
-// Write saves the matrix as resolvers.json and resolvers.md in dir; measured behind another
-// DNS setup than kubeadm's (DNS_PROFILE), as resolvers-<setup>.json and .md, so the setups'
-// matrices sit side by side.
-func (m *Matrix) Write(dir string, setup string) error {
+// Write saves the matrix as resolvers.json and resolvers.md in dir; measured on another
+// cluster than the default's (another DNS_PROFILE than kubeadm, another IP_FAMILY than ipv4),
+// as resolvers-<variant>.json and .md, variant naming what differs (cache30, dual,
+// nodelocal-ipv6), so the matrices sit side by side.
+func (m *Matrix) Write(dir string, variant string) error {
 	name := "resolvers"
-	if setup != "" && setup != "kubeadm" {
-		name += "-" + setup
+	if variant != "" {
+		name += "-" + variant
 	}
 	md := m.Markdown()
 	m.mu.Lock()

@@ -6,9 +6,14 @@ import (
 	"fmt"
 	"math/bits"
 	"net/netip"
+	"slices"
 	"sort"
 	"strings"
 	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/headless-e2e/headless-e2e/pkg/headless"
 )
 
 // How a resolver's lookups are judged against its documented behaviour. Pure functions of
@@ -172,12 +177,54 @@ func JudgeOrdering(r Resolver, lookups []Lookup, want []string, rank func(string
 	}
 }
 
+// JudgeFamilyOrder: repeated lookups of a name with addresses of two families (a dual-stack
+// Service) each return exactly want, every address of r.FirstFamily before any of the other
+// (r.FamilyOrder says why). Within a family the order is a figure, not a verdict: the RFC 3484
+// and 6724 rules below precedence (scope, prefix) differ between glibc, musl and Go. With one
+// family (an IPv6 cluster) it judges the sets alone. The figure counts the lookups whose first
+// address was of r.FirstFamily, and how often each address came first.
+func JudgeFamilyOrder(r Resolver, lookups []Lookup, want []string) (string, error) {
+	if len(lookups) == 0 {
+		return "", fmt.Errorf("%s: no lookup to judge", r.Name)
+	}
+	families := map[corev1.IPFamily]bool{}
+	for _, a := range want {
+		families[headless.FamilyOf(a)] = true
+	}
+	firsts, leading := map[string]int{}, 0
+	for _, l := range lookups {
+		if l.Error != "" || !sameSet(l.Addrs, want) {
+			return "", fmt.Errorf("%s: %s, want exactly %v", r.Name, l, sorted(want))
+		}
+		firsts[l.Addrs[0]]++
+		if headless.FamilyOf(l.Addrs[0]) == r.FirstFamily {
+			leading++
+		}
+		if len(families) < 2 {
+			continue
+		}
+		for i := 1; i < len(l.Addrs); i++ {
+			if headless.FamilyOf(l.Addrs[i]) == r.FirstFamily && headless.FamilyOf(l.Addrs[i-1]) != r.FirstFamily {
+				return "", fmt.Errorf("%s returned %v: %s after %s, want every %s address first (%s)", r.Name, l.Addrs, l.Addrs[i], l.Addrs[i-1], r.FirstFamily, r.FamilyOrder)
+			}
+		}
+	}
+	var parts []string
+	for _, a := range sorted(want) {
+		parts = append(parts, fmt.Sprintf("%d", firsts[a]))
+	}
+	if len(families) < 2 {
+		return fmt.Sprintf("one family; first %s of %d", strings.Join(parts, "/"), len(lookups)), nil
+	}
+	return fmt.Sprintf("%s first %d/%d; first %s", r.FirstFamily, leading, len(lookups), strings.Join(parts, "/")), nil
+}
+
 // Replaced is one pod name followed through a replacement: the addresses it had and has, and
 // when the new pod was seen Ready.
 type Replaced struct {
-	Name         string // as the probes asked it
-	OldIP, NewIP string
-	ReadyAt      time.Time
+	Name     string   // as the probes asked it
+	Old, New []string // the old and the new pod's addresses, every family
+	ReadyAt  time.Time
 }
 
 // Timeline is how one resolver followed the replaced names.
@@ -202,7 +249,7 @@ func follow(lookups []Lookup, replaced []Replaced) Timeline {
 			}
 			after := l.Time().Sub(rp.ReadyAt)
 			switch {
-			case contains(l.Addrs, rp.OldIP) && after > tl.OldAfterReady:
+			case containsAny(l.Addrs, rp.Old) && after > tl.OldAfterReady:
 				tl.OldAfterReady = after
 			case (l.Error != "" || len(l.Addrs) == 0) && after > tl.FailAfterReady:
 				tl.FailAfterReady = after
@@ -260,17 +307,17 @@ func JudgeReplacement(r Resolver, lookups []Lookup, replaced []Replaced, bound t
 			switch {
 			case failed && (r.NegativeTTL == 0 || t.After(failedSince.Add(r.NegativeTTL+slack))):
 				broken.add(t, fmt.Errorf("%s: %s at Ready+%s, past DNS's own %s%s", r.Name, l, after, roundSeconds(bound), negative(r)))
-			case contains(l.Addrs, rp.OldIP) && (r.CacheTTL == 0 || t.After(cacheEnds)):
-				broken.add(t, fmt.Errorf("%s: %s (old %s) at Ready+%s, past DNS's own %s%s", r.Name, l, rp.OldIP, after, roundSeconds(bound), positive(r, mine[0])))
-			case !failed && !sameSet(l.Addrs, []string{rp.NewIP}) && !contains(l.Addrs, rp.OldIP):
-				broken.add(t, fmt.Errorf("%s: %s at Ready+%s, want %s (new) or, inside a cache, %s (old)", r.Name, l, after, rp.NewIP, rp.OldIP))
+			case containsAny(l.Addrs, rp.Old) && (r.CacheTTL == 0 || t.After(cacheEnds)):
+				broken.add(t, fmt.Errorf("%s: %s (old %v) at Ready+%s, past DNS's own %s%s", r.Name, l, rp.Old, after, roundSeconds(bound), positive(r, mine[0])))
+			case !failed && !sameSet(l.Addrs, rp.New) && !containsAny(l.Addrs, rp.Old):
+				broken.add(t, fmt.Errorf("%s: %s at Ready+%s, want %v (new) or, inside a cache, %v (old)", r.Name, l, after, rp.New, rp.Old))
 			}
 		}
 		if err := broken.err(rp.ReadyAt); err != nil {
 			errs = append(errs, err)
 		}
-		if last := mine[len(mine)-1]; !sameSet(last.Addrs, []string{rp.NewIP}) {
-			errs = append(errs, fmt.Errorf("%s: at its last lookup, Ready+%s, %s, want exactly the new %s", r.Name, roundSeconds(last.Time().Sub(rp.ReadyAt)), last, rp.NewIP))
+		if last := mine[len(mine)-1]; !sameSet(last.Addrs, rp.New) {
+			errs = append(errs, fmt.Errorf("%s: at its last lookup, Ready+%s, %s, want exactly the new %v", r.Name, roundSeconds(last.Time().Sub(rp.ReadyAt)), last, rp.New))
 		}
 	}
 	if r.CacheTTL > 0 && tl.OldAfterReady == 0 {
@@ -323,7 +370,7 @@ func ConvergedAfterReady(lookups []Lookup, replaced []Replaced) time.Duration {
 	var worst time.Duration
 	for _, rp := range replaced {
 		for _, l := range lookups {
-			if l.Name == rp.Name && !sameSet(l.Addrs, []string{rp.NewIP}) {
+			if l.Name == rp.Name && !sameSet(l.Addrs, rp.New) {
 				if after := l.Time().Sub(rp.ReadyAt); after > worst {
 					worst = after
 				}
@@ -352,9 +399,10 @@ func sorted(s []string) []string {
 	return out
 }
 
-func contains(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
+// containsAny reports whether s holds any of vs.
+func containsAny(s, vs []string) bool {
+	for _, v := range vs {
+		if slices.Contains(s, v) {
 			return true
 		}
 	}

@@ -137,7 +137,7 @@ func TestJudgeOrdering(t *testing.T) {
 func TestJudgeReplacement(t *testing.T) {
 	t0 := time.UnixMilli(1_800_000_000_000)
 	ready := t0.Add(3 * time.Second)
-	rp := []Replaced{{Name: "hello-0.headless-demo", OldIP: "10.244.1.2", NewIP: "10.244.1.9", ReadyAt: ready}}
+	rp := []Replaced{{Name: "hello-0.headless-demo", Old: []string{"10.244.1.2"}, New: []string{"10.244.1.9"}, ReadyAt: ready}}
 	// timeline: one lookup every 500 ms from t0 to t0+40s, answering the old IP until oldUntil,
 	// nothing until goneUntil, the new IP after.
 	timeline := func(oldUntil, goneUntil time.Duration) []Lookup {
@@ -164,7 +164,7 @@ func TestJudgeReplacement(t *testing.T) {
 	}
 	// A cache where none is documented: the old IP 10 s after Ready.
 	_, err := JudgeReplacement(glibc, timeline(13*time.Second, 0), rp, bound, false)
-	wantErr(t, err, "glibc: hello-0.headless-demo -> [10.244.1.2] (old 10.244.1.2) at Ready+1.0s", "(no cache) (and 17 more such lookups, the last at Ready+9.5s)")
+	wantErr(t, err, "glibc: hello-0.headless-demo -> [10.244.1.2] (old [10.244.1.2]) at Ready+1.0s", "(no cache) (and 17 more such lookups, the last at Ready+9.5s)")
 	// The JVM's cache: old until 30 s after its first lookup is allowed, and required.
 	figure, err := JudgeReplacement(jvm, timeline(30*time.Second, 0), rp, bound, false)
 	if err != nil {
@@ -205,4 +205,37 @@ func TestJudgeReplacement(t *testing.T) {
 	}
 	_, err = JudgeReplacement(jvm, long, rp, cachedBound, false)
 	wantErr(t, err, "its 30s cache from the first lookup")
+}
+
+// Dual-stack: every lookup has both families, the resolver's first family before the other.
+// Measured on a dual cluster: glibc (and Go through cgo) put the IPv6 ULAs first, musl, Go and
+// the JVM IPv4.
+func TestJudgeFamilyOrder(t *testing.T) {
+	want := []string{"10.244.1.5", "10.244.2.4", "fd00:10:244:1::5", "fd00:10:244:2::4"}
+	v6first := []Lookup{{Name: "headless-demo", Addrs: []string{"fd00:10:244:2::4", "fd00:10:244:1::5", "10.244.2.4", "10.244.1.5"}}}
+	v4first := []Lookup{{Name: "headless-demo", Addrs: []string{"10.244.1.5", "10.244.2.4", "fd00:10:244:1::5", "fd00:10:244:2::4"}}}
+	if figure, err := JudgeFamilyOrder(resolver(t, "glibc"), v6first, want); err != nil || !strings.HasPrefix(figure, "IPv6 first 1/1") {
+		t.Fatalf("glibc, IPv6 first: figure %q, err %v", figure, err)
+	}
+	if _, err := JudgeFamilyOrder(resolver(t, "musl"), v4first, want); err != nil {
+		t.Fatalf("musl, IPv4 first: %v", err)
+	}
+	_, err := JudgeFamilyOrder(resolver(t, "musl"), v6first, want)
+	wantErr(t, err, "musl returned", "10.244.2.4 after fd00:10:244:1::5, want every IPv4 address first", "fc00::/7 3")
+	mixed := []Lookup{{Name: "headless-demo", Addrs: []string{"10.244.1.5", "fd00:10:244:1::5", "10.244.2.4", "fd00:10:244:2::4"}}}
+	_, err = JudgeFamilyOrder(resolver(t, "go"), mixed, want)
+	wantErr(t, err, "10.244.2.4 after fd00:10:244:1::5")
+	_, err = JudgeFamilyOrder(resolver(t, "jvm"), []Lookup{{Name: "headless-demo", Addrs: want[:2]}}, want)
+	wantErr(t, err, "jvm: headless-demo -> [10.244.1.5 10.244.2.4], want exactly")
+	if figure, err := JudgeFamilyOrder(resolver(t, "glibc"), []Lookup{{Name: "headless-demo", Addrs: want[2:]}}, want[2:]); err != nil || !strings.HasPrefix(figure, "one family") {
+		t.Fatalf("an IPv6 cluster's answer: figure %q, err %v", figure, err)
+	}
+}
+
+// Every probe's addresses in one form: the JVM prints an IPv6 address without "::".
+func TestParseLookupCanonicalAddresses(t *testing.T) {
+	l, err := ParseLookup([]byte(`{"name":"headless-demo","at":1,"addrs":["fd00:10:244:2:0:0:0:4","10.244.1.5"]}`))
+	if err != nil || strings.Join(l.Addrs, " ") != "fd00:10:244:2::4 10.244.1.5" {
+		t.Fatalf("addrs %v, err %v", l.Addrs, err)
+	}
 }

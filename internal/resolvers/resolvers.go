@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/kubernetes"
 
 	"sigs.k8s.io/e2e-framework/klient/k8s/resources"
@@ -53,7 +54,13 @@ type Resolver struct {
 	SortsIPv4 bool
 	// CacheTTL and NegativeTTL: how long the process keeps a successful (failed) lookup.
 	CacheTTL, NegativeTTL time.Duration
-	Documented            string // where the promises above come from
+	// FirstFamily is the family whose addresses come first when a name has both (a dual-stack
+	// cluster's, whose pods' IPv6 addresses are ULAs, fd00:10:244::/56), with its source in
+	// FamilyOrder: RFC 6724's policy table ranks IPv4 (::ffff:0:0/96, precedence 35) over
+	// ULAs (fc00::/7, 3), RFC 3484's, which glibc keeps, IPv6 (::/0, 40) over IPv4 (10).
+	FirstFamily corev1.IPFamily
+	FamilyOrder string
+	Documented  string // where the promises above come from
 }
 
 // javaProbe runs Probe.class with flags for a short-lived, small JVM.
@@ -69,26 +76,41 @@ func All() []Resolver { return slices.Clone(all) }
 
 var all = []Resolver{
 	{Name: "dig", Package: "bind9-dnsutils", Command: []string{"resolve", "-dig"}, TCPFallback: true,
+		FirstFamily: corev1.IPv4Protocol, FamilyOrder: "the probe asks A, then AAAA (images/resolvers/resolve)",
 		Documented: "dig(1): EDNS 1232 bytes, retries over TCP on TC unless +ignore, prints the answer's order; a new process per lookup, no cache"},
 	// getaddrinfo sorts by RFC 3484 (sysdeps/posix/getaddrinfo.c, rfc3484_sort); for IPv4,
 	// rule 9 (longest matching prefix) counts only inside the source's subnet: Rule9.
 	{Name: "glibc", Package: "libc6", Command: []string{"gai-glibc"}, TCPFallback: true, SortsIPv4: true,
+		FirstFamily: corev1.IPv6Protocol, FamilyOrder: glibcFamilyOrder,
 		Documented: "glibc getaddrinfo: retries over TCP on TC, RFC 3484 sort (rule 9 inside the source's subnet), no cache without nscd"},
 	{Name: "musl", Package: "musl", Command: []string{"gai-musl"}, MaxAddrs: 48,
+		FirstFamily: corev1.IPv4Protocol, FamilyOrder: muslFamilyOrder,
 		Documented: "musl < 1.2.4: no TCP fallback, uses what a truncated UDP answer holds; MAXADDRS 48; IPv4-only results unsorted"},
 	{Name: "musl-next", Package: "musl-next", Command: []string{"gai-musl-next"}, TCPFallback: true, MaxAddrs: 48,
+		FirstFamily: corev1.IPv4Protocol, FamilyOrder: muslFamilyOrder,
 		Documented: "musl >= 1.2.4: TCP after TC; MAXADDRS 48; IPv4-only results unsorted"},
 	{Name: "go", Package: "go", Command: []string{"env", "GODEBUG=netdns=go", "resolve"}, TCPFallback: true,
+		FirstFamily: corev1.IPv4Protocol, FamilyOrder: "Go net/addrselect.go: RFC 6724's policy table (rfc6724policyTable)",
 		Documented: "Go net (netdns=go): EDNS 1232, TCP after TC, RFC 6724 sort with rule 9 for IPv6 only, no cache"},
 	{Name: "go-cgo", Package: "libc6", Command: []string{"env", "GODEBUG=netdns=cgo", "resolve"}, TCPFallback: true, SortsIPv4: true,
+		FirstFamily: corev1.IPv6Protocol, FamilyOrder: glibcFamilyOrder,
 		Documented: "Go net (netdns=cgo): glibc's getaddrinfo"},
 	{Name: "jvm", Package: "openjdk-17-jre-headless", Command: javaProbe(), TCPFallback: true, SortsIPv4: true,
+		FirstFamily: corev1.IPv4Protocol, FamilyOrder: jvmFamilyOrder,
 		CacheTTL: 30 * time.Second, NegativeTTL: 10 * time.Second,
 		Documented: "java.security: networkaddress.cache.ttl 30 s without a security manager, negative.ttl 10 s; lookups through getaddrinfo"},
 	{Name: "jvm-ttl0", Package: "openjdk-17-jre-headless", Command: javaProbe("-Dprobe.cache.ttl=0"), TCPFallback: true, SortsIPv4: true,
+		FirstFamily: corev1.IPv4Protocol, FamilyOrder: jvmFamilyOrder,
 		NegativeTTL: 10 * time.Second,
 		Documented:  "networkaddress.cache.ttl=0: no positive cache; negative.ttl stays 10 s"},
 }
+
+// Where each resolver's family order comes from.
+const (
+	glibcFamilyOrder = "glibc sysdeps/posix/getaddrinfo.c default_precedence, RFC 3484's table (no /etc/gai.conf in the image): ::/0 40 over ::ffff:0:0/96 10, no ULA row"
+	muslFamilyOrder  = "musl src/network/lookup_name.c defpolicy, RFC 6724's table: ::ffff:0:0/96 35 over fc00::/7 3"
+	jvmFamilyOrder   = "java.net.preferIPv6Addresses, default false: IPv4 addresses first (java.net docs, Networking Properties)"
+)
 
 // Lookup is one answer a probe printed.
 type Lookup struct {
@@ -107,6 +129,11 @@ func ParseLookup(line []byte) (Lookup, error) {
 	}
 	if l.Name == "" || l.At == 0 {
 		return l, fmt.Errorf("printed %q, a lookup without its name or time", line)
+	}
+	for i, a := range l.Addrs { // one form for every probe: the JVM prints fd00:10:244:2:0:0:0:4
+		if addr, err := netip.ParseAddr(a); err == nil {
+			l.Addrs[i] = addr.String()
+		}
 	}
 	return l, nil
 }

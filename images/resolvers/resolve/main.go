@@ -85,9 +85,11 @@ func goLookup(name string) ([]string, error) {
 	return addrs, err
 }
 
-// digLookup keeps dig's own order; +short prints CNAME targets too, which are not addresses.
+// digLookup asks A then AAAA, as getaddrinfo does with AF_UNSPEC, in one dig process, and
+// keeps each answer's order: the server's, A records first. +short prints CNAME targets too,
+// which are not addresses.
 func digLookup(name string) ([]string, error) {
-	out, err := exec.Command("dig", "+search", "+short", name).Output()
+	out, err := exec.Command("dig", "+search", "+short", name, "A", name, "AAAA").Output()
 	if err != nil {
 		return nil, fmt.Errorf("dig: %w", err)
 	}
