@@ -111,12 +111,7 @@ func TestContractReadiness(t *testing.T) {
 	}
 	f := features.New(suite.Named("contract: only ready pods are published, unless publishNotReadyAddresses")).
 		WithLabel("area", "contract").WithLabel("contract", "readiness").
-		Setup(func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
-			var err error
-			own, err = suite.DeployCourseIn(ctx, "readiness")
-			NewWithT(t).Expect(err).NotTo(HaveOccurred())
-			return ctx
-		}).
+		Setup(suite.DeployCourseInStep(&own, "readiness")).
 		Assess("one pod unready: its IP leaves headless-demo's answer and its SRV, its own name is NXDOMAIN, the others stay", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 			pods := harness.Must(c().AwaitReadyPods(ctx))(t)
 			victim = pods[1]
@@ -189,12 +184,7 @@ func TestContractScale(t *testing.T) {
 	}
 	f := features.New(suite.Named("contract: scaling 3 -> 5 -> 2, DNS and EndpointSlices follow exactly")).
 		WithLabel("area", "contract").WithLabel("contract", "scale").
-		Setup(func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
-			var err error
-			own, err = suite.DeployCourseIn(ctx, "scale")
-			NewWithT(t).Expect(err).NotTo(HaveOccurred())
-			return ctx
-		}).
+		Setup(suite.DeployCourseInStep(&own, "scale")).
 		Assess("3 -> 5: hello-kubernetes-0..4 published, exactly", scale(5, nil)).
 		Assess("5 -> 2: hello-kubernetes-0..1 published, exactly; 2..4 are NXDOMAIN", scale(2, kube.Ordinals(course.CourseStatefulSet, 5)[2:])).
 		Teardown(own.DeleteNamespaceStep()).Feature()
@@ -416,12 +406,7 @@ func TestContractIPFamilies(t *testing.T) {
 	}
 	f := features.New(suite.Named("contract: a headless Service publishes exactly the IP families its ipFamilyPolicy gives it")).
 		WithLabel("area", "contract").WithLabel("contract", "families").
-		Setup(func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
-			var err error
-			own, err = suite.DeployCourseIn(ctx, "families")
-			NewWithT(t).Expect(err).NotTo(HaveOccurred())
-			return ctx
-		}).
+		Setup(suite.DeployCourseInStep(&own, "families")).
 		Assess("each Service's spec.ipFamilyPolicy and spec.ipFamilies are the documented defaults, or what it asked; RequireDualStack is refused on a single-stack cluster", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 			g := NewWithT(t)
 			course := harness.Must(own.Client.CoreV1().Services(own.Namespace).Get(ctx, course.CourseService, metav1.GetOptions{}))(t)

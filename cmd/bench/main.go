@@ -132,7 +132,7 @@ func replaceRounds(ctx context.Context, c course.Course, r *Report) error {
 		if err != nil {
 			return err
 		}
-		results, err := course.ReplacePods(ctx, course.ReplaceInput{Client: c.Client, From: from, Service: course.CourseService, Zone: c.Zone, Pods: before, Timeout: 2 * time.Minute})
+		results, err := course.ReplacePods(ctx, course.ReplaceInput{Client: c.Client, From: from, Service: course.CourseService, Zone: c.Zone, Pods: before, Families: c.Families, Timeout: 2 * time.Minute})
 		if err != nil {
 			return fmt.Errorf("round %d: %w", i+1, err)
 		}

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+
 	"github.com/headless-e2e/headless-e2e/pkg/dns"
 	"github.com/headless-e2e/headless-e2e/pkg/headless"
 )
@@ -55,4 +57,24 @@ func answer(name, rcode string, ips ...string) dns.Answer {
 		a.Records = append(a.Records, dns.Record{Name: name, Type: "A", Data: ip})
 	}
 	return a
+}
+
+// Dual-stack: the querier asks each name per family, and an old IPv6 address is as stale as an
+// old IPv4 one.
+func TestCountAnswersHoldsEveryFamily(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	pods := []headless.PodAddr{{Name: "web-0", IP: "10.0.0.9", IPs: []string{"10.0.0.9", "fd00::9"}}}
+	want := ExpectedNames("web", "ns", "cluster.local", pods, []corev1.IPFamily{corev1.IPv4Protocol, corev1.IPv6Protocol})
+	if len(want) != 4 {
+		t.Fatalf("want the service name and the pod's name, each in A and AAAA: got %d queries", len(want))
+	}
+	aaaa := dns.Query{Name: "web-0.web.ns.svc.cluster.local.", Type: "AAAA"}
+	if _, ok := want[aaaa]; !ok {
+		t.Fatalf("no AAAA expectation for the pod's name: %v", Queries(want))
+	}
+	stale := dns.Answer{Name: aaaa.Name, Rcode: "NOERROR", Query: aaaa, Records: []dns.Record{{Name: aaaa.Name, Type: "AAAA", Data: "fd00::1"}}}
+	r := CountAnswers([]QueryLog{{At: t0, Query: aaaa, Answer: stale}}, want, []string{"10.0.0.1", "fd00::1"}, t0)
+	if r.Failed != 1 || r.Stale != 1 {
+		t.Fatalf("an old IPv6 address after convergence: %+v, want 1 failed, stale", r)
+	}
 }

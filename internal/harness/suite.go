@@ -315,6 +315,19 @@ func (s *Suite) DeployCourseIn(ctx context.Context, suffix string) (course.Cours
 	return course.DeployCourse(ctx, course.DeployCourseInput{Client: s.Conn.Client, Resources: s.Conn.Klient.Resources(name), Namespace: name, Images: s.Settings.Images(s.Versions)})
 }
 
+// DeployCourseInStep is a feature's Setup step: a copy of the course in a namespace of its own
+// (DeployCourseIn), into *own. A failure is an error, not Fatal: a failing Setup step would
+// skip the Teardown that deletes the namespace.
+func (s *Suite) DeployCourseInStep(own *course.Course, suffix string) features.Func {
+	return func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+		var err error
+		if *own, err = s.DeployCourseIn(ctx, suffix); err != nil {
+			t.Error(err)
+		}
+		return ctx
+	}
+}
+
 // DeployCourse applies the course's manifests and waits until its Service publishes the 3 pods
 // (DeployCourse, the precondition of every feature).
 func (s *Suite) DeployCourse(ctx context.Context, cfg *envconf.Config) (context.Context, error) {

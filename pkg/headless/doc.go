@@ -30,6 +30,12 @@
 //     names are wrong (DiagnoseService), and where DNS is asked from (From, Executor,
 //     StartProbePod).
 //
+// IP families: on a dual-stack or IPv6 cluster a pod has an address of each family (PodAddr.IPs)
+// and a Service publishes the families in its spec.ipFamilies, A records for IPv4 and AAAA for
+// IPv6. The checks hold each family a Service publishes (AwaitPublished reads them, or takes
+// PublishedInput.Families), AddressChecks builds one exact check per family, and the diagnosis
+// names a Service that lacks a family asked (a SingleStack Service on a dual-stack cluster).
+//
 // Every helper takes an Input struct and checks it up front, and returns errors that name the
 // cause; only the feature builder (HeadlessServiceFeature) reports to a *testing.T itself.
 package headless
