@@ -90,7 +90,7 @@ lab-check: prepare ## Run the lab non-interactively and check what it printed
 	scripts/lab-check.sh
 
 .PHONY: lab-down
-lab-down: cluster-down ## Remove the lab's cluster
+lab-down: cluster-down ## Remove the lab's cluster (only one this project created)
 
 .PHONY: docker
 docker: ## Make sure a Docker engine answers (installs and starts one if needed)
@@ -117,7 +117,7 @@ cluster: tools docker $(NODE_IMAGE_IF_OFFLINE) ## Create (or reuse) the 3-node k
 	go run ./cmd/cluster up
 
 .PHONY: cluster-down
-cluster-down: ## Delete the cluster (KIND_CLUSTER_NAME, default DEFAULT_CLUSTER_NAME in versions.env: kind)
+cluster-down: ## Delete the cluster (KIND_CLUSTER_NAME, default DEFAULT_CLUSTER_NAME in versions.env: kind), only if this project created it (its nodes carry the label headless-e2e/created-by)
 	go run ./cmd/cluster down
 
 .PHONY: tools

@@ -34,6 +34,13 @@ func TestClusterIsReady(t *testing.T) {
 		})
 	}
 	if c := suite.Cluster(); c != nil && c.Created {
+		b = b.Assess("every node carries the label "+cluster.CreatedByLabel+"="+cluster.CreatedBy+": cluster-down deletes only clusters that do", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+			nodes := harness.Must(suite.Client().CoreV1().Nodes().List(ctx, metav1.ListOptions{}))(t)
+			for _, n := range nodes.Items {
+				NewWithT(t).Expect(n.Labels).To(HaveKeyWithValue(cluster.CreatedByLabel, cluster.CreatedBy), "node %s", n.Name)
+			}
+			return ctx
+		})
 		b = b.Assess("every node has an address of each IP family asked (IP_FAMILY)", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 			want := cluster.IPFamilies(suite.Settings.Cluster.Family)
 			NewWithT(t).Expect(kube.NodeFamilies(ctx, suite.Client())).To(Equal(want), "IP_FAMILY=%s", suite.Settings.Cluster.Family)

@@ -4,13 +4,15 @@
 # name already taken, KUBECONFIG pointing at nothing, a manifest that does not parse, an image
 # that is not there, a pod in CrashLoopBackOff, a host that routes IPv6 but has no ip6tables,
 # a DNS_PROFILE that names no setup, an IP_FAMILY that names no family, an IPv6 cluster asked
-# on a docker network without IPv6, a cluster reused in another IP family than it has.
+# on a docker network without IPv6, a cluster reused in another IP family than it has, a
+# cluster this project did not create given to cluster-down.
 # Prints each case with its exact message.
 #
 # Never touches the cluster named "kind": case 4 uses a lone container named like a node of
 # cluster "badinput", cases 7 and 8 create (and delete) their own cluster "badinput-pods",
-# case 13 stands up three lone containers labelled as the nodes of an IPv4 cluster
-# "badinput-v4" (kind lists clusters by that label; no cluster runs in them).
+# cases 13 and 14 stand up three lone containers labelled as the nodes of an IPv4 cluster
+# "badinput-v4" (kind lists clusters by that label; no cluster runs in them) that this
+# project did not create.
 set -o errexit -o nounset -o pipefail
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -213,6 +215,15 @@ echo "nodes of $V4_CLUSTER still there: $(docker ps --quiet --filter "label=io.x
 expect fail "$work/13.log" '^error:|^nodes' \
   "kind cluster \"$V4_CLUSTER\" exists as IP_FAMILY=ipv4 (pod subnets 10.244.0.0/16), but IP_FAMILY=dual was asked" \
   "run with IP_FAMILY=ipv4" "make cluster-down KIND_CLUSTER_NAME=$V4_CLUSTER" "nodes of $V4_CLUSTER still there: 3"
+
+# 14. make cluster-down (and lab-down) on a cluster this project did not create: the stand-in
+#     nodes of case 13 carry no headless-e2e/created-by label; refused, and they are left alone.
+provoke "14. cluster-down on a cluster headless-e2e did not create: go run ./cmd/cluster down (cluster $V4_CLUSTER)" "$work/14.log" \
+  env KIND_CLUSTER_NAME=$V4_CLUSTER go run ./cmd/cluster down
+echo "nodes of $V4_CLUSTER still there: $(docker ps --quiet --filter "label=io.x-k8s.kind.cluster=$V4_CLUSTER" | wc -l)" >>"$work/14.log"
+expect fail "$work/14.log" '^error:|^nodes' \
+  "kind cluster \"$V4_CLUSTER\" was not created by headless-e2e (its nodes have no label headless-e2e/created-by=headless-e2e)" \
+  "kind delete cluster --name $V4_CLUSTER" "nodes of $V4_CLUSTER still there: 3"
 
 echo
 echo "bad-input: $passed passed, $failed failed"

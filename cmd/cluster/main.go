@@ -2,7 +2,8 @@
 // make cluster-down), with the same code and knobs as the e2e suite and the lab.
 //
 //	cluster up      create (or reuse) the cluster and wait until it is ready
-//	cluster down    delete it, and lower the egress guard once no kind cluster is left
+//	cluster down    delete it if this project created it (else refuse, naming kind delete), and
+//	                lower the egress guard once no kind cluster is left
 //	cluster kubeconfig   print the private kubeconfig path
 //	cluster exists  exit 0 if kind has the cluster, 1 if not (2: docker does not answer)
 //	cluster profiles     the DNS setups DNS_PROFILE takes, one a line

@@ -79,13 +79,25 @@ func IPFamilies(f Family) []corev1.IPFamily {
 	return []corev1.IPFamily{corev1.IPv4Protocol}
 }
 
+// CreatedByLabel is the node label every cluster this project creates carries, with the value
+// CreatedBy: Down deletes only a cluster whose nodes say so, never a user's own. kind hands it
+// to kubeadm as a kubelet node label, so it is read from the node's kubeadm configuration
+// without a Kubernetes client (and a kubelet may set it: its prefix is not kubernetes.io's).
+const (
+	CreatedByLabel = "headless-e2e/created-by"
+	CreatedBy      = "headless-e2e"
+)
+
 // Config is the course's cluster: one control plane and two workers, which kind names
-// <name>-control-plane, <name>-worker and <name>-worker2, in IP family f. No host port
-// mappings. Offline, its containerd reads per-registry configuration (see offline.go).
+// <name>-control-plane, <name>-worker and <name>-worker2, in IP family f, each labelled
+// CreatedByLabel. No host port mappings. Offline, its containerd reads per-registry
+// configuration (see offline.go).
 func Config(offline bool, f Family) *v1alpha4.Cluster {
 	pod, service := Subnets(f)
+	label := map[string]string{CreatedByLabel: CreatedBy}
 	c := &v1alpha4.Cluster{
-		Nodes:      []v1alpha4.Node{{Role: v1alpha4.ControlPlaneRole}, {Role: v1alpha4.WorkerRole}, {Role: v1alpha4.WorkerRole}},
+		Nodes: []v1alpha4.Node{{Role: v1alpha4.ControlPlaneRole, Labels: label}, {Role: v1alpha4.WorkerRole, Labels: label},
+			{Role: v1alpha4.WorkerRole, Labels: label}},
 		Networking: v1alpha4.Networking{IPFamily: f, PodSubnet: strings.Join(pod, ","), ServiceSubnet: strings.Join(service, ",")},
 	}
 	if offline {
@@ -325,14 +337,29 @@ func (c *Cluster) checkShape() error {
 	return nil
 }
 
+// kubeadmConfig is the kubeadm configuration kind wrote into a cluster's control-plane node:
+// what the cluster was made with, readable without a Kubernetes client.
+func kubeadmConfig(ctx context.Context, name string) (string, error) {
+	out, err := exec.CommandContext(ctx, "docker", "exec", name+"-control-plane", "cat", "/kind/kubeadm.conf").Output()
+	if err != nil {
+		return "", fmt.Errorf("reading the kubeadm configuration of cluster %q (docker exec %s-control-plane cat /kind/kubeadm.conf): %w", name, name, err)
+	}
+	return string(out), nil
+}
+
 // checkFamily catches an existing cluster of another IP family than the one asked: its nodes'
 // kubeadm configuration names the pod subnets it was made with.
 func (c *Cluster) checkFamily(ctx context.Context, want Family) error {
-	out, err := exec.CommandContext(ctx, "docker", "exec", c.Name+"-control-plane", "sed", "-n", "s/^ *podSubnet: *//p", "/kind/kubeadm.conf").Output()
+	conf, err := kubeadmConfig(ctx, c.Name)
 	if err != nil {
-		return fmt.Errorf("reading the pod subnets of cluster %q (docker exec %s-control-plane): %w", c.Name, c.Name, err)
+		return err
 	}
-	have := strings.TrimSpace(string(out))
+	var have string
+	for _, line := range strings.Split(conf, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "podSubnet:"); ok {
+			have = strings.Trim(strings.TrimSpace(v), `"`)
+		}
+	}
 	for _, f := range []Family{IPv4, IPv6, Dual} {
 		if pod, _ := Subnets(f); strings.Join(pod, ",") == have && f != want {
 			return fmt.Errorf("kind cluster %q exists as IP_FAMILY=%s (pod subnets %s), but IP_FAMILY=%s was asked: run with IP_FAMILY=%s, delete it (make cluster-down KIND_CLUSTER_NAME=%s) or choose another name (KIND_CLUSTER_NAME=...)",
@@ -390,9 +417,39 @@ func Exists(name string) (bool, error) {
 }
 
 // Down deletes the named cluster and its kubeconfig, and lowers the egress guard once no kind
-// cluster is left.
+// cluster is left; a cluster this project did not create (its nodes lack CreatedByLabel) it
+// refuses, naming the command that would delete it. A missing cluster is no error.
 func Down(ctx context.Context, opts ...Option) error {
 	o := newOptions(opts)
+	exists, err := Exists(o.name)
+	if err != nil {
+		return err
+	}
+	if exists {
+		if err := checkCreatedByUs(ctx, o.name); err != nil {
+			return err
+		}
+	}
+	return remove(ctx, o)
+}
+
+// checkCreatedByUs refuses a cluster whose nodes do not carry CreatedByLabel: a cluster
+// someone else made (or one this project made before it labelled its clusters) is theirs.
+func checkCreatedByUs(ctx context.Context, name string) error {
+	refuse := fmt.Sprintf("cluster %q is not deleted: if it is yours to delete, kind delete cluster --name %s", name, name)
+	conf, err := kubeadmConfig(ctx, name)
+	if err != nil {
+		return fmt.Errorf("cannot tell whether headless-e2e created %w; %s", err, refuse)
+	}
+	if !strings.Contains(conf, CreatedByLabel+"="+CreatedBy) {
+		return fmt.Errorf("kind cluster %q was not created by headless-e2e (its nodes have no label %s=%s), so %s", name, CreatedByLabel, CreatedBy, refuse)
+	}
+	return nil
+}
+
+// remove deletes the cluster, whoever made it: Down after its check, Finish for the cluster
+// its own run created.
+func remove(ctx context.Context, o *options) error {
 	p := kindcluster.NewProvider(kindcluster.ProviderWithDocker(), kindcluster.ProviderWithLogger(o.logger))
 	// A run stopped by a second Ctrl-C in its teardown leaves dockerd removing its nodes, and
 	// `docker rm` of a node being removed fails: while docker still lists nodes, ask again.

@@ -43,5 +43,5 @@ func Finish(ctx context.Context, keep Keep, failed bool, out io.Writer, opts ...
 		fmt.Fprintf(out, "keeping cluster %q (KEEP_CLUSTER=%s); delete it with: make cluster-down KIND_CLUSTER_NAME=%s\n", name, keep, name)
 		return false, nil
 	}
-	return true, Down(ctx, opts...)
+	return true, remove(ctx, newOptions(opts))
 }

@@ -13,6 +13,9 @@ func TestConfigIsTheCoursesCluster(t *testing.T) {
 		if len(n.ExtraPortMappings) != 0 {
 			t.Fatalf("node %s maps host ports %+v", n.Role, n.ExtraPortMappings)
 		}
+		if n.Labels[CreatedByLabel] != CreatedBy { // Down deletes only clusters that carry it
+			t.Fatalf("node %s has labels %v, want %s=%s", n.Role, n.Labels, CreatedByLabel, CreatedBy)
+		}
 	}
 	if len(c.ContainerdConfigPatches) != 0 || len(Config(true, IPv4).ContainerdConfigPatches) != 1 {
 		t.Fatal("only an offline cluster's containerd gets the registry patch")
