@@ -279,9 +279,6 @@ func TestContractNames(t *testing.T) {
 	peer := suite.Namespace() + "-peer"
 	inPeer := headless.From{Exec: suite.Course.Exec, Namespace: peer, Pod: "client"}
 	c := func() course.Course { return suite.Course }
-	// The walks are asked in the primary family (A; AAAA on ipv6): the search list is the same
-	// for every record type.
-	primary := func() string { return headless.RecordType(c().Families[0]) }
 	expectFrom := func(ctx context.Context, t *testing.T, from headless.From, q dns.Query, want dns.Want) dns.Answer {
 		t.Helper()
 		a, took, err := headless.AwaitAnswer(ctx, from, q, want, suite.DNSTimeout())
@@ -289,6 +286,8 @@ func TestContractNames(t *testing.T) {
 		t.Logf("from %s: %s [after %s]\n%s", from, a, took.Round(time.Millisecond), dns.FormatWalk(a.Walk))
 		return a
 	}
+	// The walks are asked in the cluster's first family (PrimaryType): the search list is the
+	// same for every record type.
 	f := features.New(suite.Named("contract: short names, FQDNs and other namespaces (the search list)")).
 		WithLabel("area", "contract").WithLabel("contract", "names").
 		Setup(func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
@@ -308,12 +307,12 @@ func TestContractNames(t *testing.T) {
 		}).
 		Assess("from <ns>: the short name "+short+" resolves through the first search domain, <ns>.svc.<zone>, to exactly pod 0's IP", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 			ip := harness.Must(c().Pod(ctx, pod0))(t).IP
-			expectFrom(ctx, t, harness.Must(c().ClientFrom(ctx))(t), dns.Query{Name: short, Type: primary(), Search: true},
-				headless.Walk{{Name: c().FQDN(short), Want: dns.Exactly(primary(), ip)}}.Judge)
+			expectFrom(ctx, t, harness.Must(c().ClientFrom(ctx))(t), dns.Query{Name: short, Type: c().PrimaryType(), Search: true},
+				headless.Walk{{Name: c().FQDN(short), Want: dns.Exactly(c().PrimaryType(), ip)}}.Judge)
 			return ctx
 		}).
 		Assess("from <ns>: the FQDN resolves to exactly pod 0's IP", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
-			expectFrom(ctx, t, harness.Must(c().ClientFrom(ctx))(t), dns.Query{Name: c().FQDN(short), Type: primary()}, dns.Exactly(primary(), harness.Must(c().Pod(ctx, pod0))(t).IP))
+			expectFrom(ctx, t, harness.Must(c().ClientFrom(ctx))(t), dns.Query{Name: c().FQDN(short), Type: c().PrimaryType()}, dns.Exactly(c().PrimaryType(), harness.Must(c().Pod(ctx, pod0))(t).IP))
 			return ctx
 		}).
 		Assess("from a second namespace: the short name is NXDOMAIN in every search domain, then goes upstream and fails as any unknown name does", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
@@ -326,7 +325,7 @@ func TestContractNames(t *testing.T) {
 				return nil
 			})
 			zone := "." + c().Zone + "."
-			a := expectFrom(ctx, t, inPeer, dns.Query{Name: short, Type: primary(), Search: true, Timeout: upstreamTimeout}, headless.Walk{
+			a := expectFrom(ctx, t, inPeer, dns.Query{Name: short, Type: c().PrimaryType(), Search: true, Timeout: upstreamTimeout}, headless.Walk{
 				{Name: short + "." + peer + ".svc" + zone, Want: dns.Status("NXDOMAIN")},
 				{Name: short + ".svc" + zone, Want: dns.Status("NXDOMAIN")},
 				{Name: short + zone, Want: dns.Status("NXDOMAIN")},
@@ -338,15 +337,15 @@ func TestContractNames(t *testing.T) {
 		Assess("from a second namespace: "+short+".<ns> resolves through the search domain svc.<zone>, to exactly pod 0's IP", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 			ip := harness.Must(c().Pod(ctx, pod0))(t).IP
 			qualified := short + "." + suite.Namespace()
-			a := expectFrom(ctx, t, inPeer, dns.Query{Name: qualified, Type: primary(), Search: true, Timeout: upstreamTimeout}, headless.Walk{
+			a := expectFrom(ctx, t, inPeer, dns.Query{Name: qualified, Type: c().PrimaryType(), Search: true, Timeout: upstreamTimeout}, headless.Walk{
 				{Name: qualified + "." + peer + ".svc." + c().Zone + ".", Want: dns.Status("NXDOMAIN")},
-				{Name: c().FQDN(short), Want: dns.Exactly(primary(), ip)},
+				{Name: c().FQDN(short), Want: dns.Exactly(c().PrimaryType(), ip)},
 			}.Judge)
-			NewWithT(t).Expect(dns.Exactly(primary(), ip)(a)).To(Succeed(), "the resolver's final answer")
+			NewWithT(t).Expect(dns.Exactly(c().PrimaryType(), ip)(a)).To(Succeed(), "the resolver's final answer")
 			return ctx
 		}).
 		Assess("from a second namespace: the FQDN resolves to exactly pod 0's IP", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
-			expectFrom(ctx, t, inPeer, dns.Query{Name: c().FQDN(short), Type: primary()}, dns.Exactly(primary(), harness.Must(c().Pod(ctx, pod0))(t).IP))
+			expectFrom(ctx, t, inPeer, dns.Query{Name: c().FQDN(short), Type: c().PrimaryType()}, dns.Exactly(c().PrimaryType(), harness.Must(c().Pod(ctx, pod0))(t).IP))
 			return ctx
 		}).
 		Teardown(func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {

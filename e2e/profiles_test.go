@@ -58,7 +58,7 @@ func TestDNSProfileReplacement(t *testing.T) {
 			var figures []string
 			for _, c := range conv {
 				f, err := course.JudgeCacheWindow(log, course.CacheWindowInput{Name: own.HostFQDN(c.Name, course.CourseService), Old: c.OldIP,
-					Want: dns.Exactly(primaryType(own), c.NewIP), Changed: c.Deleted.Add(c.Ready), Bounds: suite.DNS})
+					Want: dns.Exactly(own.PrimaryType(), c.NewIP), Changed: c.Deleted.Add(c.Ready), Bounds: suite.DNS})
 				t.Logf("%s: %s", c.Name, f)
 				figures = append(figures, fmt.Sprintf("%s %s", c.Name, f))
 				if err != nil {
@@ -95,7 +95,7 @@ func TestDNSProfileNegativeCache(t *testing.T) {
 				t.Fatalf("no pod %s-3 among %v", course.CourseStatefulSet, pods)
 			}
 			log := holdPast(ctx, q, ready)
-			f, err := course.JudgeCacheWindow(log, course.CacheWindowInput{Name: name, Want: dns.Exactly(primaryType(own), pods[i].IP), Changed: ready, Bounds: suite.DNS})
+			f, err := course.JudgeCacheWindow(log, course.CacheWindowInput{Name: name, Want: dns.Exactly(own.PrimaryType(), pods[i].IP), Changed: ready, Bounds: suite.DNS})
 			t.Logf("%s: %s", name, f)
 			record(t, dnsprofile.ScenarioNegative, f.String(), errsOf(err))
 			return ctx
@@ -119,7 +119,7 @@ func TestDNSProfileReadiness(t *testing.T) {
 			unready := time.Now() // Ready=false seen: the endpoint goes from here on
 			log := holdPast(ctx, q, unready)
 			rest := []headless.PodAddr{pods[0], pods[2]}
-			f, err := course.JudgeCacheWindow(log, course.CacheWindowInput{Name: name, Old: pods[1].IP, Want: dns.Exactly(primaryType(own), headless.IPs(rest)...), Changed: unready, Bounds: suite.DNS})
+			f, err := course.JudgeCacheWindow(log, course.CacheWindowInput{Name: name, Old: pods[1].IP, Want: dns.Exactly(own.PrimaryType(), headless.IPs(rest)...), Changed: unready, Bounds: suite.DNS})
 			t.Logf("%s without %s: %s", name, pods[1].Name, f)
 			record(t, dnsprofile.ScenarioReadiness, f.String(), errsOf(err))
 			return ctx
@@ -133,16 +133,12 @@ func asking(ctx context.Context, t *testing.T, own course.Course, names ...strin
 	from := harness.Must(own.ClientFrom(ctx))(t)
 	var queries []dns.Query
 	for _, n := range names {
-		queries = append(queries, dns.Query{Name: n, Type: primaryType(own)})
+		queries = append(queries, dns.Query{Name: n, Type: own.PrimaryType()})
 	}
 	q := course.StartQuerier(ctx, from, queries)
 	time.Sleep(time.Second)
 	return from, q
 }
-
-// primaryType is the record type of the cluster's primary family (A, or AAAA on ipv6): the
-// caches' bounds are the same for every type, so the profile features ask that one.
-func primaryType(c course.Course) string { return headless.RecordType(c.Families[0]) }
 
 // holdPast keeps the querier asking until the cluster's cache bounds after changed have passed,
 // with a few seconds of answers past them to judge, and returns everything it saw.

@@ -113,11 +113,11 @@ func TestResolvers(t *testing.T) {
 		Setup(resolversSetup("resolvers", &own, &from)).
 		Assess("course: headless-demo answers exactly the 3 pods' IPs and each hello-kubernetes-N.headless-demo its pod's, every family, through the search list (ndots:5), for every resolver", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 			pods := harness.Must(own.AwaitReadyPods(ctx))(t)
-			want := map[string][]string{course.CourseService: addresses(own, pods...)}
+			want := map[string][]string{course.CourseService: course.AllIPs(pods)}
 			names := []string{course.CourseService}
 			for _, p := range pods {
 				name := fmt.Sprintf(podNameFormat, p.Name)
-				want[name] = addresses(own, p)
+				want[name] = course.AllIPs([]headless.PodAddr{p})
 				names = append(names, name)
 			}
 			probeAll(ctx, t, scenarioCourse, resolvers.ProbeInput{From: from, Names: names}, func(r resolvers.Resolver, lookups []resolvers.Lookup) (string, error) {
@@ -146,7 +146,7 @@ func TestResolvers(t *testing.T) {
 				names[i] = course.CourseService
 			}
 			judge := func(r resolvers.Resolver, lookups []resolvers.Lookup) (string, error) {
-				return resolvers.JudgeFamilyOrder(r, lookups, addresses(own, pods...))
+				return resolvers.JudgeFamilyOrder(r, lookups, course.AllIPs(pods))
 			}
 			if slices.Equal(own.Families, []corev1.IPFamily{corev1.IPv4Protocol}) {
 				source := harness.Must(resolvers.SourcePrefix(ctx, from))(t) // rule 9 ranks IPv4 by the source's subnet
@@ -160,16 +160,6 @@ func TestResolvers(t *testing.T) {
 		}).
 		Teardown(own.DeleteNamespaceStep()).Feature()
 	testenv.Test(t, f)
-}
-
-// addresses are the pods' addresses in every family of the course: what an AF_UNSPEC lookup
-// returns.
-func addresses(c course.Course, pods ...headless.PodAddr) []string {
-	var out []string
-	for _, f := range c.Families {
-		out = append(out, headless.IPsOf(pods, f)...)
-	}
-	return out
 }
 
 // replacementProbe is how long each long-lived probe runs: the JVM's 30-second cache from its
@@ -204,8 +194,8 @@ func TestResolversReplacement(t *testing.T) {
 			NewWithT(t).Expect(err).NotTo(HaveOccurred())
 			var replaced []resolvers.Replaced
 			for i, c := range convergence {
-				replaced = append(replaced, resolvers.Replaced{Name: c.Name + "." + course.CourseService, Old: addresses(own, pods[i]),
-					New: addresses(own, headless.PodAddr{IP: c.NewIP, IPs: c.NewIPs}), ReadyAt: c.Deleted.Add(c.Ready)})
+				replaced = append(replaced, resolvers.Replaced{Name: c.Name + "." + course.CourseService, Old: course.AllIPs(pods[i : i+1]),
+					New: course.AllIPs([]headless.PodAddr{{IP: c.NewIP, IPs: c.NewIPs}}), ReadyAt: c.Deleted.Add(c.Ready)})
 				t.Log(c)
 			}
 			all := make([][]resolvers.Lookup, len(probes))

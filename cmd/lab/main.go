@@ -227,7 +227,7 @@ func follow(ctx context.Context, c course.Course, snapshot string) error {
 	}
 	name := old.Name + "." + course.CourseService
 	// Asked in the cluster's first family (A; AAAA on ipv6): the caches hold every type alike.
-	qtype, newIP := headless.RecordType(c.Families[0]), pod.Status.PodIP
+	qtype, newIP := c.PrimaryType(), pod.Status.PodIP
 	until := ready.Add(b.Success + course.CacheSlack)
 	last, changes := "", 0
 	newSince := -1.0 // the first of the answers with the new IP that no other answer followed

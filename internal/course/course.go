@@ -197,6 +197,10 @@ func (c Course) ExpectAll(ctx context.Context, checks []headless.DNSCheck, timeo
 	return headless.AwaitDNS(ctx, headless.AwaitDNSInput{From: from, Checks: checks, Timeout: timeout, Diagnose: c.diagnose})
 }
 
+// PrimaryType is the record type of the cluster's first family (A; AAAA on ipv6): what a
+// check that needs one family asks, as the caches and the search list treat every type alike.
+func (c Course) PrimaryType() string { return headless.RecordType(c.Families[0]) }
+
 // Addresses are the checks that the name q asks answers exactly the pods' addresses, in each
 // of the course's families: A the IPv4 ones, AAAA the IPv6 ones.
 func (c Course) Addresses(q dns.Query, pods ...headless.PodAddr) []headless.DNSCheck {

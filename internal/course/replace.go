@@ -226,7 +226,8 @@ func Queries(want map[dns.Query]dns.Want) []dns.Query {
 	return queries
 }
 
-// AllIPs are every address of the pods, of every family.
+// AllIPs are every address of the pods, of every family, IPv4 first: what an AF_UNSPEC lookup
+// of their name returns, as a set.
 func AllIPs(pods []headless.PodAddr) []string {
 	var ips []string
 	for _, f := range []corev1.IPFamily{corev1.IPv4Protocol, corev1.IPv6Protocol} {
