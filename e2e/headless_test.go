@@ -249,6 +249,7 @@ func TestFrameworkStartsAProbePodOfItsOwn(t *testing.T) {
 		Port: course.CourseTargetPort, PortName: course.CoursePortName}
 	withProbeImage := in
 	withProbeImage.ProbeImage = suite.Settings.ProbeImage
+	suite.RequireImage(t, "PROBE_IMAGE", suite.Settings.ProbeImage)
 	testenv.Test(t,
 		headless.HeadlessServiceFeature("library: no ClientPod, a probe pod of the default image", in).WithLabel("area", "library").Feature(),
 		headless.HeadlessServiceFeature("library: no ClientPod, a probe pod of the probe image "+suite.Settings.ProbeImage, withProbeImage).WithLabel("area", "library").

@@ -34,15 +34,16 @@ func run(m *testing.M) int {
 	if err != nil {
 		return fail(err)
 	}
-	settings, err := harness.LoadSettings(root, v)
-	if err != nil {
-		return fail(err)
-	}
-	suite = harness.NewSuite(settings, v)
 	cfg, err := envconf.NewFromFlags()
 	if err != nil {
 		return fail(err)
 	}
+	settings, err := harness.LoadSettings(root, v)
+	if err != nil {
+		return fail(err)
+	}
+	settings.Context = cfg.KubeContext() // --context, as kubectl's
+	suite = harness.NewSuite(settings, v)
 	testenv, err = env.NewWithContext(harness.InterruptContext(), cfg)
 	if err != nil {
 		return fail(err)
@@ -58,7 +59,7 @@ func run(m *testing.M) int {
 			return ctx, err
 		}
 	}
-	testenv.Setup(step(suite.Preflight), step(suite.ProvisionCluster), step(suite.LoadImages), step(suite.CreateNamespace), step(suite.CheckEarlierRuns), step(suite.DeployCourse))
+	testenv.Setup(step(suite.Preflight), step(suite.ProvisionCluster), step(suite.LoadImages), step(suite.CreateNamespace), step(suite.CheckImages), step(suite.CheckEarlierRuns), step(suite.DeployCourse))
 	testenv.AfterEachFeature(suite.RecordFailure)
 	testenv.Finish(writeMatrix, writeProfiles, suite.Finish)
 	return testenv.Run(m)

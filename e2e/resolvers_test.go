@@ -46,6 +46,7 @@ var matrix = resolvers.NewMatrix(scenarioCourse, manyScenario(manySizes[0]), man
 // resolversSetup deploys a copy of the course with the resolvers pod beside it.
 func resolversSetup(suffix string, own *course.Course, from *headless.From) features.Func {
 	return func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+		suite.RequireImage(t, "RESOLVERS_IMAGE", suite.Settings.ResolversImage)
 		var err error
 		if *own, err = suite.DeployCourseIn(ctx, suffix); err == nil {
 			*from, err = resolvers.DeployResolvers(ctx, resolvers.DeployResolversInput{Client: own.Client, Resources: cfg.Client().Resources(), Namespace: own.Namespace, Images: suite.Settings.Images(suite.Versions)})

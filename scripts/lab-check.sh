@@ -49,7 +49,7 @@ if [[ ${IP_FAMILY:-ipv4} == dual ]]; then
 fi
 check "the learner saw the pods deleted" shown 1 "kubectl delete pod hello-kubernetes-0 hello-kubernetes-1 hello-kubernetes-2"
 check "the lab's verdict: every name followed its pod" grep -q "^lab: every name followed its pod" "$log"
-if [[ ${LAB_RESOLVERS:-} == 1 ]]; then
+if [[ $(flag LAB_RESOLVERS) == true ]]; then
   resolvers_pod=$(sed -n 's/^\$ kubectl exec \([^ ]*\) -- resolve -dig .*/\1/p' "$log" | head -n 1)
   for probe in "resolve -dig" gai-glibc gai-musl; do
     check "the learner saw $probe look up hello-kubernetes-0 after the delete" \

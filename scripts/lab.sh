@@ -2,7 +2,7 @@
 # The course's headless-Service lab, narrated: each step prints what it does and why, the
 # exact command a learner would type, then its real output. Pauses for Enter between steps on
 # a terminal; runs straight through when CI=true, LAB_AUTO=1 or there is no terminal.
-# LAB_RESOLVERS=1 adds a step: right after the replacement, the same name through dig, glibc,
+# LAB_RESOLVERS=1 (or true, yes) adds a step: right after the replacement, the same name through dig, glibc,
 # musl 1.2.3 and a Java client that was running before the delete (make resolvers has the
 # whole matrix). DNS_PROFILE=cache30 or nodelocal makes the cluster's DNS cache (package
 # dnsprofile): right after the delete, the lab then shows a name still answering the old IP,
@@ -13,10 +13,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$REPO_ROOT"
 PATH=$REPO_ROOT/bin:$PATH # the pinned kind and kubectl (make tools)
 
-resolvers=false
-if [[ ${LAB_RESOLVERS:-} == 1 ]]; then resolvers=true; fi
+resolvers=$(flag LAB_RESOLVERS)
 interactive=false
-if [[ -t 0 && -t 1 && ${CI:-} != true && ${LAB_AUTO:-} != 1 ]]; then interactive=true; fi
+if [[ -t 0 && -t 1 && ${CI:-} != true && $(flag LAB_AUTO) == false ]]; then interactive=true; fi
 KUBECONFIG=$(go run ./cmd/cluster kubeconfig)
 export KUBECONFIG
 MANIFESTS=manifests/headless

@@ -26,6 +26,14 @@ die() {
   exit 1
 }
 
+# flag NAME: prints true or false for the boolean knob NAME, read as the Go commands read
+# booleans (1/true/yes, 0/false/no or unset); any other value stops the script, naming it.
+flag() {
+  local out
+  out=$(cd "$REPO_ROOT" && go run ./cmd/cluster flag "$1" 2>&1) || die "$(head -n 1 <<<"$out")" "set $1 to 1, true or yes (on), or 0, false or no (off)"
+  echo "$out"
+}
+
 # versions.env is the one source of versions, image names and the knobs' defaults.
 # shellcheck source=../versions.env
 source "$REPO_ROOT/versions.env"

@@ -17,7 +17,7 @@ n=${1:-20}
 [[ $n =~ ^[0-9]+$ && $n -gt 0 ]] || die "N must be a positive number, got '$n'" "make soak N=20"
 logs=$ARTIFACTS/soak-$(date +%Y%m%d-%H%M%S)
 mkdir -p "$logs"
-if [[ ${SCRATCH:-} == 1 ]]; then
+if [[ $(flag SCRATCH) == true ]]; then
   export KIND_CLUSTER_NAME=${KIND_CLUSTER_NAME:-soak} KEEP_CLUSTER=never
   mode="from scratch (cluster $KIND_CLUSTER_NAME created and deleted by every run)"
 else

@@ -7,6 +7,9 @@
 //	cluster kubeconfig   print the private kubeconfig path
 //	cluster exists  exit 0 if kind has the cluster, 1 if not (2: docker does not answer)
 //	cluster profiles     the DNS setups DNS_PROFILE takes, one a line
+//	cluster flag NAME    print true or false for the boolean knob NAME (1/true/yes, 0/false/no
+//	                or unset), or exit 2 naming the values it takes: the scripts read booleans
+//	                as the Go commands do
 //	cluster finish EXISTED EXIT_CODE
 //	                apply KEEP_CLUSTER (never | on-failure | always) to the cluster at the end
 //	                of `make test`, as the suite applies it: a cluster that EXISTED (true)
@@ -24,12 +27,22 @@ import (
 
 	"github.com/headless-e2e/headless-e2e/internal/cluster"
 	"github.com/headless-e2e/headless-e2e/internal/dnsprofile"
+	"github.com/headless-e2e/headless-e2e/internal/knobs"
 	"github.com/headless-e2e/headless-e2e/internal/versions"
 )
 
 func main() {
+	if len(os.Args) == 3 && os.Args[1] == "flag" {
+		on, err := knobs.Bool(os.Args[2])
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "error:", err)
+			os.Exit(2)
+		}
+		fmt.Println(on)
+		return
+	}
 	if len(os.Args) != 2 && !(len(os.Args) == 4 && os.Args[1] == "finish") {
-		fmt.Fprintln(os.Stderr, "usage: cluster up | down | kubeconfig | exists | profiles | finish EXISTED EXIT_CODE")
+		fmt.Fprintln(os.Stderr, "usage: cluster up | down | kubeconfig | exists | profiles | flag NAME | finish EXISTED EXIT_CODE")
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -86,7 +86,14 @@ func (r *readiness) SetReady(b bool) { r.unready.Store(!b) }
 func newServer(id identity, ready *readiness) http.Handler {
 	mux := http.NewServeMux()
 	// "{$}" keeps stray paths from looking like a valid identity answer.
+	// "/" follows the readiness switch too: the manifests' readiness probe asks "/", the one
+	// path the course's own image (paulbouwer/hello-kubernetes) serves, so that one manifest
+	// runs either image.
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		if !ready.Ready() {
+			text(w, http.StatusServiceUnavailable, "not ready")
+			return
+		}
 		if wantsJSON(r) {
 			w.Header().Set("Content-Type", "application/json")
 			_ = json.NewEncoder(w).Encode(id)

@@ -114,7 +114,13 @@ func TestHealthz(t *testing.T) {
 func TestReadinessFlip(t *testing.T) {
 	r := &readiness{}
 	h := newServer(testID, r)
-	readyz := func() int { return do(t, h, http.MethodGet, "/readyz", nil).Code }
+	readyz := func() int {
+		code, root := do(t, h, http.MethodGet, "/readyz", nil).Code, do(t, h, http.MethodGet, "/", nil).Code
+		if root != code {
+			t.Errorf("GET / answered %d where /readyz answered %d: the readiness probe asks /", root, code)
+		}
+		return code
+	}
 
 	if got := readyz(); got != http.StatusOK {
 		t.Fatalf("initial readyz %d, want 200", got)

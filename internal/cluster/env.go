@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/headless-e2e/headless-e2e/internal/dnsprofile"
+	"github.com/headless-e2e/headless-e2e/internal/knobs"
 	"github.com/headless-e2e/headless-e2e/internal/versions"
 )
 
@@ -13,9 +14,9 @@ import (
 // environment, in one place so they mean the same everywhere.
 type Settings struct {
 	Name        string // KIND_CLUSTER_NAME, default DEFAULT_CLUSTER_NAME "kind" (nodes kind-control-plane, kind-worker, kind-worker2)
-	Offline     bool   // OFFLINE=1: nothing may contact a registry; the local node image is used
+	Offline     bool   // OFFLINE (1/true/yes): nothing may contact a registry; the local node image is used
 	NodeImage   string // KIND_NODE_IMAGE: overrides the choice
-	EgressGuard bool   // EGRESS_GUARD=1|0, default on when OFFLINE=1
+	EgressGuard bool   // EGRESS_GUARD (a boolean), default on when OFFLINE is
 	// DNSProfile (DNS_PROFILE) is the DNS setup a cluster this project creates gets: kubeadm
 	// (default), cache30 or nodelocal (see package dnsprofile).
 	DNSProfile dnsprofile.Profile
@@ -29,17 +30,18 @@ type Settings struct {
 func SettingsFromEnv() (Settings, error) {
 	s := Settings{
 		Name:      os.Getenv("KIND_CLUSTER_NAME"),
-		Offline:   os.Getenv("OFFLINE") == "1",
 		NodeImage: os.Getenv("KIND_NODE_IMAGE"),
 	}
 	if s.Name == "" {
 		s.Name = versions.MustLoad().DefaultClusterName
 	}
-	s.EgressGuard = s.Offline
-	if g := os.Getenv("EGRESS_GUARD"); g != "" {
-		s.EgressGuard = g == "1"
-	}
 	var err error
+	if s.Offline, err = knobs.Bool("OFFLINE"); err != nil {
+		return s, err
+	}
+	if s.EgressGuard, err = knobs.BoolOr("EGRESS_GUARD", s.Offline); err != nil {
+		return s, err
+	}
 	if s.Family, err = ParseFamily(os.Getenv("IP_FAMILY")); err != nil {
 		return s, err
 	}

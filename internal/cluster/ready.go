@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -24,8 +25,20 @@ import (
 // because the polls before it had spent the burst, and the suite was slower for no reason of
 // the cluster's.
 func RESTConfig(kubeconfig string) (*rest.Config, error) {
-	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	return RESTConfigFor(kubeconfig, "")
+}
+
+// RESTConfigFor reads kubeconfig as kubectl reads $KUBECONFIG: a list of files separated by
+// the OS's path separator (":" here), merged, the first file to set a value winning; context,
+// when not empty, is used instead of the current context (kubectl --context). Configured as
+// RESTConfig says.
+func RESTConfigFor(kubeconfig, context string) (*rest.Config, error) {
+	rules := &clientcmd.ClientConfigLoadingRules{Precedence: filepath.SplitList(kubeconfig)}
+	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: context}).ClientConfig()
 	if err != nil {
+		if context != "" {
+			return nil, fmt.Errorf("kubeconfig %s, context %q: %w", kubeconfig, context, err)
+		}
 		return nil, fmt.Errorf("kubeconfig %s: %w", kubeconfig, err)
 	}
 	cfg.WarningHandler = rest.NoWarnings{}

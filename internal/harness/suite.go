@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -23,6 +24,7 @@ import (
 	"github.com/headless-e2e/headless-e2e/internal/cluster"
 	"github.com/headless-e2e/headless-e2e/internal/course"
 	"github.com/headless-e2e/headless-e2e/internal/dnsprofile"
+	"github.com/headless-e2e/headless-e2e/internal/knobs"
 	"github.com/headless-e2e/headless-e2e/internal/kube"
 	"github.com/headless-e2e/headless-e2e/internal/versions"
 	"github.com/headless-e2e/headless-e2e/pkg/headless"
@@ -31,8 +33,11 @@ import (
 // Settings are the suite's knobs, read once from the environment and printed at start.
 type Settings struct {
 	Cluster     cluster.Settings
-	UseExisting bool         // USE_EXISTING_CLUSTER=1: run against KUBECONFIG, any conformant cluster
-	Kubeconfig  string       // with UseExisting: $KUBECONFIG
+	UseExisting bool   // USE_EXISTING_CLUSTER (1/true/yes): run against KUBECONFIG, any conformant cluster
+	Kubeconfig  string // with UseExisting: $KUBECONFIG, one file or a list as kubectl reads it
+	// Context (the suite's --context flag, e2e-framework's) is the kubeconfig context to use
+	// with UseExisting instead of the current one, as kubectl --context.
+	Context     string
 	Keep        cluster.Keep // KEEP_CLUSTER
 	Artifacts   string       // ARTIFACTS
 	HelloImage  string       // HELLO_IMAGE
@@ -50,9 +55,13 @@ func LoadSettings(repoRoot string, v versions.Versions) (Settings, error) {
 	if err != nil {
 		return Settings{}, err
 	}
+	useExisting, err := knobs.Bool("USE_EXISTING_CLUSTER")
+	if err != nil {
+		return Settings{}, err
+	}
 	s := Settings{
 		Cluster:        clusterSettings,
-		UseExisting:    os.Getenv("USE_EXISTING_CLUSTER") == "1",
+		UseExisting:    useExisting,
 		Kubeconfig:     os.Getenv("KUBECONFIG"),
 		Keep:           cluster.Keep(envOr("KEEP_CLUSTER", string(cluster.KeepNever))),
 		Artifacts:      envOr("ARTIFACTS", filepath.Join(repoRoot, v.DefaultArtifacts)),
@@ -66,11 +75,11 @@ func LoadSettings(repoRoot string, v versions.Versions) (Settings, error) {
 		return s, err
 	}
 	if s.UseExisting && s.Kubeconfig == "" {
-		return s, errors.New("USE_EXISTING_CLUSTER=1 needs KUBECONFIG pointing at the cluster's kubeconfig")
+		return s, errors.New("USE_EXISTING_CLUSTER is on, but KUBECONFIG is empty: point it at the cluster's kubeconfig")
 	}
 	if s.UseExisting {
-		if _, err := os.Stat(s.Kubeconfig); err != nil {
-			return s, fmt.Errorf("USE_EXISTING_CLUSTER=1, but KUBECONFIG=%s cannot be read (%w): point KUBECONFIG at the cluster's kubeconfig file, or unset USE_EXISTING_CLUSTER to run on a kind cluster", s.Kubeconfig, err)
+		if err := readable(s.Kubeconfig); err != nil {
+			return s, fmt.Errorf("USE_EXISTING_CLUSTER is on, but KUBECONFIG=%s cannot be read (%w): point KUBECONFIG at the cluster's kubeconfig file, or unset USE_EXISTING_CLUSTER to run on a kind cluster", s.Kubeconfig, err)
 		}
 	}
 	abs, err := filepath.Abs(s.Artifacts)
@@ -79,6 +88,22 @@ func LoadSettings(repoRoot string, v versions.Versions) (Settings, error) {
 	}
 	s.Artifacts = abs
 	return s, nil
+}
+
+// readable is nil when at least one file of a KUBECONFIG list exists: kubectl skips the missing
+// ones, and so does client-go's loader.
+func readable(kubeconfig string) error {
+	var first error
+	for _, f := range filepath.SplitList(kubeconfig) {
+		_, err := os.Stat(f)
+		if err == nil {
+			return nil
+		}
+		if first == nil {
+			first = err
+		}
+	}
+	return first
 }
 
 func envOr(key, def string) string {
@@ -92,6 +117,9 @@ func (s Settings) String() string {
 	target := fmt.Sprintf("kind cluster %q (created unless it exists; KEEP_CLUSTER=%s)", s.Cluster.Name, s.Keep)
 	if s.UseExisting {
 		target = "existing cluster at KUBECONFIG=" + s.Kubeconfig
+		if s.Context != "" {
+			target += ", context " + s.Context
+		}
 	}
 	return strings.Join([]string{
 		"headless-e2e settings:",
@@ -105,10 +133,10 @@ func (s Settings) String() string {
 	}, "\n")
 }
 
-// Images maps the images the manifests name to the ones to run (HELLO_IMAGE, CLIENT_IMAGE,
-// RESOLVERS_IMAGE).
+// Images maps the images the manifests name (the course's own, and the resolvers') to the ones
+// to run (HELLO_IMAGE, CLIENT_IMAGE, RESOLVERS_IMAGE).
 func (s Settings) Images(v versions.Versions) map[string]string {
-	return map[string]string{v.HelloImage: s.HelloImage, v.ClientImage: s.ClientImage, v.ResolversImage: s.ResolversImage}
+	return map[string]string{v.CourseHelloImage: s.HelloImage, v.CourseClientImage: s.ClientImage, v.ResolversImage: s.ResolversImage}
 }
 
 // workloadImages are the images every run puts on the nodes.
@@ -137,7 +165,7 @@ func Connect(ctx context.Context, s Settings, v versions.Versions, out io.Writer
 		}
 		c.Kubeconfig = k.Kubeconfig
 	}
-	rc, err := cluster.RESTConfig(c.Kubeconfig)
+	rc, err := cluster.RESTConfigFor(c.Kubeconfig, s.Context)
 	if err != nil {
 		return c, err
 	}
@@ -179,6 +207,9 @@ type Suite struct {
 	DNS     dnsprofile.Bounds
 	failed  atomic.Bool
 	started time.Time
+	// unpullable are the images an existing cluster cannot get, with the kubelet's reason
+	// (CheckImages): the features that need one are skipped (RequireImage).
+	unpullable map[string]string
 	// earlier is the verdict on the namespaces earlier runs left being deleted, checked
 	// while this run works and reported by Finish.
 	earlier chan string
@@ -277,6 +308,56 @@ func (s *Suite) CreateNamespace(ctx context.Context, cfg *envconf.Config) (conte
 	cfg.WithNamespace(name)
 	s.Logf("namespace %s (Pod Security: restricted)", name)
 	return ctx, nil
+}
+
+// CheckImages tries each workload image on an existing cluster (USE_EXISTING_CLUSTER), whose
+// nodes get images from registries the suite does not know (on kind, LoadImages puts them on
+// the nodes). The course's own (HELLO_IMAGE, CLIENT_IMAGE) are needed by every feature: one the
+// nodes cannot pull fails the run here, naming it. The others are needed by some features
+// only, which RequireImage skips, saying which image to push.
+func (s *Suite) CheckImages(ctx context.Context, cfg *envconf.Config) (context.Context, error) {
+	if !s.Settings.UseExisting {
+		return ctx, nil
+	}
+	start := time.Now()
+	images := s.Settings.workloadImages()
+	errs := make([]error, len(images))
+	var wg sync.WaitGroup
+	for i, img := range images {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = kube.CheckPullable(ctx, kube.PullInput{Client: s.Conn.Client, Namespace: s.Course.Namespace, Image: img, Timeout: 5 * time.Minute})
+		}()
+	}
+	wg.Wait()
+	s.unpullable = map[string]string{}
+	var course []string
+	for i, img := range images {
+		switch {
+		case errors.Is(errs[i], kube.ErrCannotPull):
+			s.unpullable[img] = errs[i].Error()
+			s.Logf("image %s: %v", img, errs[i])
+			if img == s.Settings.HelloImage || img == s.Settings.ClientImage {
+				course = append(course, img)
+			}
+		case errs[i] != nil:
+			return ctx, fmt.Errorf("checking that the cluster can pull %s: %w", img, errs[i])
+		}
+	}
+	if len(course) > 0 {
+		return ctx, fmt.Errorf("this cluster cannot pull the course's images %v (above): push them to a registry its nodes pull from and name them with HELLO_IMAGE and CLIENT_IMAGE", course)
+	}
+	s.Logf("images checked on the cluster in %s: %d of %d pullable", time.Since(start).Round(100*time.Millisecond), len(images)-len(s.unpullable), len(images))
+	return ctx, nil
+}
+
+// RequireImage skips the feature when CheckImages found the cluster cannot pull image, with a
+// line saying which image to push and the knob that names it.
+func (s *Suite) RequireImage(t *testing.T, knob, image string) {
+	if why, ok := s.unpullable[image]; ok {
+		t.Skipf("skipped: this cluster cannot pull %s (%s): push it to a registry its nodes pull from and set %s to its name there", image, why, knob)
+	}
 }
 
 // CheckEarlierRuns looks for the namespaces of earlier runs: those being deleted (a run does

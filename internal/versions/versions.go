@@ -36,6 +36,9 @@ type Versions struct {
 	ResolversImage string `env:"RESOLVERS_IMAGE"`
 	ProbeImage     string `env:"PROBE_IMAGE"`
 
+	CourseHelloImage  string `env:"COURSE_HELLO_IMAGE"`
+	CourseClientImage string `env:"COURSE_CLIENT_IMAGE"`
+
 	DefaultClusterName string `env:"DEFAULT_CLUSTER_NAME"`
 	DefaultArtifacts   string `env:"DEFAULT_ARTIFACTS"`
 
