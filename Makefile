@@ -27,14 +27,11 @@ K         ?= 10
 export ARTIFACTS OFFLINE ARGS
 export PATH := $(BIN):$(PATH)
 
-# With OFFLINE=1 nothing may contact a registry, so the node image is built here; otherwise
-# kind's published image is used (pulled when missing).
-NODE_IMAGE_IF_OFFLINE := $(if $(filter 1,$(OFFLINE)),node-image,)
-
 ##@ The two commands
 
 .PHONY: lab
-lab: prepare ## Walk the course's headless-Service lab, narrated, on a 3-node kind cluster
+lab: tools docker ## Walk the course's headless-Service lab, narrated, on a 3-node kind cluster
+	go run ./cmd/imagebuilder prepare lab
 	scripts/lab.sh
 
 .PHONY: test
@@ -43,8 +40,12 @@ test: prepare ## Unit tests, the e2e suite and a non-interactive lab run on one 
 
 ##@ Pieces
 
+# One path with one switch, OFFLINE: offline every image is built here from Debian packages and
+# Go modules (as root); online kind's published node image and the images registries hold are
+# pulled, and only static binaries are built, without root (cmd/imagebuilder/prepare.go).
 .PHONY: prepare
-prepare: tools docker $(NODE_IMAGE_IF_OFFLINE) images ## Everything a cluster run needs: tools, docker, images
+prepare: tools docker ## Everything a cluster run needs: tools, docker, images (OFFLINE: built here; else pulled)
+	go run ./cmd/imagebuilder prepare test
 
 .PHONY: unit
 unit: $(BIN)/gotestsum ## Unit tests (no cluster), and go vet of the e2e suite, whose runs skip it
@@ -113,7 +114,8 @@ probe-image: docker ## Build only the DNS probe's image (PROBE_IMAGE: a static b
 	go run ./cmd/imagebuilder probe
 
 .PHONY: cluster
-cluster: tools docker $(NODE_IMAGE_IF_OFFLINE) ## Create (or reuse) the 3-node kind cluster
+cluster: tools docker ## Create (or reuse) the 3-node kind cluster
+	go run ./cmd/imagebuilder prepare cluster
 	go run ./cmd/cluster up
 
 .PHONY: cluster-down
@@ -126,6 +128,7 @@ tools: $(BIN)/kind $(BIN)/kubectl $(BIN)/gotestsum ## kind, kubectl, gotestsum a
 $(BIN)/kind: go.mod
 	GOBIN=$(BIN) go install sigs.k8s.io/kind
 
+# Online a kubectl on PATH within one minor version of the cluster's is linked; else built.
 $(BIN)/kubectl: versions.env
 	go run ./cmd/imagebuilder kubectl $(BIN)
 
@@ -170,6 +173,10 @@ ip-families: prepare ## The cluster, course, contract and resolver features on a
 .PHONY: bad-input-check
 bad-input-check: prepare ## Provoke each kind of bad input (no docker, no permission, taken name, broken manifest, missing image, crash loop...) and check its message
 	scripts/bad-input-check.sh
+
+.PHONY: online-check
+online-check: ## The online path, simulated: images under their public names, the egress guard up, then make lab and make test as a non-root docker user without OFFLINE (needs root; prints the time to the lab's first step)
+	scripts/online-check.sh
 
 .PHONY: egress-check
 egress-check: host-deps ## The egress guard in network namespaces of its own: both families dropped, down leaves what it found, a removed or bypassed rule fails check (needs root; sends nothing off the machine)

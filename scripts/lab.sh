@@ -12,13 +12,16 @@ set -o errexit -o nounset -o pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$REPO_ROOT"
 PATH=$REPO_ROOT/bin:$PATH # the pinned kind and kubectl (make tools)
+mkdir -p "$ARTIFACTS"
 
 resolvers=$(flag LAB_RESOLVERS)
 interactive=false
 if [[ -t 0 && -t 1 && ${CI:-} != true && $(flag LAB_AUTO) == false ]]; then interactive=true; fi
+go build -o "$REPO_ROOT/bin/lab" ./cmd/lab
+# The images the lab runs (cmd/lab images): hello, client, the checks' probe, the resolvers'.
+mapfile -t lab_images < <("$REPO_ROOT/bin/lab" images)
 KUBECONFIG=$(go run ./cmd/cluster kubeconfig)
 export KUBECONFIG
-MANIFESTS=manifests/headless
 PODS=(hello-kubernetes-0 hello-kubernetes-1 hello-kubernetes-2)
 step_no=0
 
@@ -53,7 +56,6 @@ wait_for() {
 
 # verdict VERB...: the lab's checks, in Go (cmd/lab): exact IP sets through pkg/headless. The
 # learner sees nslookup's own output; nothing here parses it.
-go build -o "$REPO_ROOT/bin/lab" ./cmd/lab
 verdict() {
   "$REPO_ROOT/bin/lab" "$@" || die "the lab's check failed (lab $*: see above)" "kubectl describe pods   # see the events" "then re-run: make lab"
 }
@@ -74,16 +76,19 @@ step "Create the course's 3-node kind cluster (1 control plane, 2 workers), or r
 FIX="make docker && make lab   (if the cluster is broken: make lab-down && make lab)" show go run ./cmd/cluster up
 show kubectl get nodes -o wide
 
-step "Give the nodes our images: kind nodes have their own containerd and no registry here"
-images=("$HELLO_IMAGE" "$CLIENT_IMAGE")
-if $resolvers; then images+=("$RESOLVERS_IMAGE"); fi
+step "Give the nodes the images: the server, the client, and the probe the lab's checks ask DNS from"
+echo "kind's nodes run their own containerd; kind load copies each image from docker onto every node."
+images=("${lab_images[@]:0:3}")
+if $resolvers; then images+=("${lab_images[3]}"); fi
 show kind load docker-image --name "$cluster_name" "${images[@]}"
+MANIFESTS=$("$REPO_ROOT/bin/lab" manifests headless "$ARTIFACTS/lab-manifests/headless")
 
 step "Read the Service: clusterIP None is what makes it headless"
 show cat "$MANIFESTS/service.yaml"
 
 step "Create the StatefulSet, the client Deployment and the headless Service"
 show kubectl apply -R -f "$MANIFESTS"
+show kubectl get statefulset,deployment -o "custom-columns=KIND:.kind,NAME:.metadata.name,IMAGE:.spec.template.spec.containers[0].image"
 FIX="kubectl describe pods   # look at the events" show kubectl rollout status statefulset/hello-kubernetes --timeout=120s
 FIX="kubectl describe pods -l app=client" show kubectl rollout status deployment/client --timeout=120s
 
@@ -127,14 +132,14 @@ if $resolvers; then
   step "Start a Java client that looks up hello-kubernetes-0 every second, before the delete"
   echo "Applications do not use nslookup: they ask their C library (glibc, musl), their runtime (Go,"
   echo "the JVM). The resolvers pod carries each of them as a small probe printing one line per lookup."
-  show kubectl apply -f manifests/resolvers/resolvers.yaml
+  resolvers_manifests=$("$REPO_ROOT/bin/lab" manifests resolvers "$ARTIFACTS/lab-manifests/resolvers")
+  show kubectl apply -f "$resolvers_manifests/resolvers.yaml"
   FIX="kubectl describe pods -l app=resolvers" show kubectl rollout status deployment/resolvers --timeout=120s
   resolvers_pod=$(kubectl get pod -l app=resolvers -o jsonpath='{.items[0].metadata.name}')
-  jvm_dir=$(mktemp -d)
-  jvm_log=$jvm_dir/jvm.log
-  trap 'rm -rf "$snapshot" "$jvm_dir"' EXIT
+  # The Java client's output goes to a file under ARTIFACTS, a path the learner can type.
+  jvm_log=$(realpath --relative-to=. "$ARTIFACTS")/lab-jvm.log
   jvm=(kubectl exec "$resolvers_pod" -- java -cp /usr/local/lib/resolvers Probe 1000 45000 hello-kubernetes-0.headless-demo)
-  printf '%s$ %s > jvm.log &%s\n' "$c_green" "${jvm[*]}" "$c_reset"
+  printf '%s$ %s > %s &%s\n' "$c_green" "${jvm[*]}" "$jvm_log" "$c_reset"
   "${jvm[@]}" >"$jvm_log" 2>&1 &
   jvm_pid=$!
   wait_for "the Java client's first lookup" 60 test -s "$jvm_log"

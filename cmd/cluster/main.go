@@ -7,6 +7,7 @@
 //	cluster kubeconfig   print the private kubeconfig path
 //	cluster exists  exit 0 if kind has the cluster, 1 if not (2: docker does not answer)
 //	cluster profiles     the DNS setups DNS_PROFILE takes, one a line
+//	cluster published-node-version  the Kubernetes version of kind's published node image
 //	cluster flag NAME    print true or false for the boolean knob NAME (1/true/yes, 0/false/no
 //	                or unset), or exit 2 naming the values it takes: the scripts read booleans
 //	                as the Go commands do
@@ -39,6 +40,10 @@ func main() {
 			os.Exit(2)
 		}
 		fmt.Println(on)
+		return
+	}
+	if len(os.Args) == 2 && os.Args[1] == "published-node-version" {
+		fmt.Println(cluster.PublishedNodeVersion())
 		return
 	}
 	if len(os.Args) != 2 && !(len(os.Args) == 4 && os.Args[1] == "finish") {

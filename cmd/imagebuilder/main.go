@@ -2,6 +2,8 @@
 // modules only: the kind node image, the workload images, and the pinned kubectl. Every stage
 // is cached by the hash of its inputs, so a second run with nothing changed only checks keys.
 //
+//	imagebuilder prepare cluster|lab|test  what make cluster, make lab or make test needs,
+//	                         offline built here, online pulled (no root): see prepare.go
 //	imagebuilder node        the kind node image (docker image NODE_IMAGE_REPO:KUBERNETES_VERSION)
 //	imagebuilder workloads   the hello, client, resolvers and probe images (HELLO_IMAGE, CLIENT_IMAGE, RESOLVERS_IMAGE, PROBE_IMAGE)
 //	imagebuilder probe       the probe image alone (PROBE_IMAGE): a static binary, no root needed
@@ -28,7 +30,7 @@ func main() {
 	cache := flag.String("cache", versions.CacheDir(), "cache directory for build stages (env HEADLESS_E2E_CACHE)")
 	rebuild := flag.Bool("rebuild", false, "rebuild images even when docker has them with the current inputs (to time a cold build, with an empty -cache and GOCACHE)")
 	flag.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: imagebuilder [-cache DIR] node | workloads | probe | kubectl DIR | keys")
+		fmt.Fprintln(os.Stderr, "usage: imagebuilder [-cache DIR] prepare cluster|lab|test | node | workloads | probe | kubectl DIR | keys")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
@@ -67,6 +69,14 @@ func run(ctx context.Context, cache string, rebuild bool, args []string) error {
 	}
 
 	switch args[0] {
+	case "prepare":
+		if len(args) != 2 {
+			return errors.New("usage: imagebuilder prepare cluster|lab|test")
+		}
+		if err := prepare(ctx, p, r, v, root, args[1]); err != nil {
+			return err
+		}
+		fmt.Printf("ready for make %s after %s\n", args[1], time.Since(start).Round(time.Second/10))
 	case "node":
 		t := p.NodeTarget()
 		if err := t.Ensure(ctx, r); err != nil {
@@ -89,6 +99,12 @@ func run(ctx context.Context, cache string, rebuild bool, args []string) error {
 	case "kubectl":
 		if len(args) != 2 {
 			return errors.New("usage: imagebuilder kubectl DIR")
+		}
+		if found, why := usableKubectl(ctx, v.Kubernetes, args[1]); found != "" {
+			fmt.Printf("kubectl: using %s (%s)\n", found, why)
+			return linkExecutable(found, filepath.Join(args[1], "kubectl"))
+		} else if why != "" {
+			fmt.Printf("kubectl: building %s from source: %s\n", v.Kubernetes, why)
 		}
 		if err := r.Build(ctx, p.Kubectl); err != nil {
 			return err

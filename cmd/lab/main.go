@@ -15,6 +15,12 @@
 //	                     printing each answer as it changes, until it is the new pod's IP
 //	                     ("followed after N s"); exit 1 if that takes longer than the setup's
 //	                     cache bound allows
+//	lab images           print the images the lab runs, one a line: hello, client, probe,
+//	                     resolvers (harness.LabImages: the course's own online, this
+//	                     project's offline, HELLO_IMAGE/CLIENT_IMAGE over both)
+//	lab manifests WHICH DIR  print the directory of manifests to apply (WHICH: headless or
+//	                     resolvers): manifests/WHICH when it names the images the lab runs,
+//	                     else a copy in DIR with them replaced (the replacements on stderr)
 //	lab jvm FILE SNAPSHOT after the delete (LAB_RESOLVERS=1): what the Java client started
 //	                     before it (FILE, its probe's output) answered for hello-kubernetes-0,
 //	                     old IP or new; exit 1 if it answered nothing, or an address that is
@@ -26,8 +32,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -43,6 +51,7 @@ import (
 	"github.com/headless-e2e/headless-e2e/internal/kube"
 	"github.com/headless-e2e/headless-e2e/internal/resolvers"
 	"github.com/headless-e2e/headless-e2e/internal/versions"
+	"github.com/headless-e2e/headless-e2e/manifests"
 	"github.com/headless-e2e/headless-e2e/pkg/dns"
 	"github.com/headless-e2e/headless-e2e/pkg/headless"
 )
@@ -60,11 +69,24 @@ func main() {
 }
 
 func run(ctx context.Context, args []string) error {
-	oneWord := len(args) == 1 && (args[0] == "await" || args[0] == "cached" || args[0] == "profile")
-	if len(args) == 0 || (!oneWord && len(args) != 2 && !(args[0] == "jvm" && len(args) == 3)) {
-		return errors.New("usage: lab await | cached | profile | snapshot FILE | follow SNAPSHOT | summary FILE | jvm FILE SNAPSHOT")
+	oneWord := len(args) == 1 && (args[0] == "await" || args[0] == "cached" || args[0] == "profile" || args[0] == "images")
+	threeWords := len(args) == 3 && (args[0] == "jvm" || args[0] == "manifests")
+	if len(args) == 0 || (!oneWord && len(args) != 2 && !threeWords) {
+		return errors.New("usage: lab await | cached | profile | images | manifests headless|resolvers DIR | snapshot FILE | follow SNAPSHOT | summary FILE | jvm FILE SNAPSHOT")
 	}
-	course, err := connect(ctx)
+	v := versions.MustLoad()
+	images, err := harness.LoadLabImages(v)
+	if err != nil {
+		return err
+	}
+	switch args[0] {
+	case "images":
+		fmt.Printf("%s\n%s\n%s\n%s\n", images.Hello, images.Client, images.Probe, images.Resolvers)
+		return nil
+	case "manifests":
+		return labManifests(args[1], args[2], images.Images(v))
+	}
+	course, err := connect(ctx, images.Probe)
 	if err != nil {
 		return err
 	}
@@ -107,10 +129,63 @@ func run(ctx context.Context, args []string) error {
 	case "follow":
 		return follow(ctx, course, args[1])
 	}
-	return fmt.Errorf("unknown verb %q: want await, cached, profile, snapshot, follow, summary or jvm", args[0])
+	return fmt.Errorf("unknown verb %q: want await, cached, profile, images, manifests, snapshot, follow, summary or jvm", args[0])
 }
 
-func connect(ctx context.Context) (course.Course, error) {
+// labManifests prints the directory the lab applies: the checkout's own when its images are
+// the ones to run, else a copy with them replaced, rendered into dir.
+func labManifests(which, dir string, images map[string]string) error {
+	var fsys fs.FS
+	switch which {
+	case "headless":
+		fsys = manifests.Headless
+	case "resolvers":
+		fsys = manifests.Resolvers
+	default:
+		return fmt.Errorf("lab manifests %s: want headless or resolvers", which)
+	}
+	named, err := course.ManifestImages(fsys, which+"/*.yaml")
+	if err != nil {
+		return err
+	}
+	asWritten := true
+	for _, img := range named {
+		if to, ok := images[img]; ok && to != img {
+			asWritten = false
+		}
+	}
+	if asWritten {
+		fmt.Println(filepath.Join("manifests", which))
+		return nil
+	}
+	made, err := course.RenderManifests(fsys, which+"/*.yaml", dir, images)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "lab: manifests/%s with the images this lab runs (%s), written to %s\n", which, strings.Join(made, ", "), dir)
+	fmt.Println(dir)
+	return nil
+}
+
+// probePod is the lab's probe pod in namespace: a Ready one of image, else a new one.
+func probePod(ctx context.Context, c course.Course, image string) (string, error) {
+	pods, err := c.Client.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{LabelSelector: headless.ProbeLabel})
+	if err != nil {
+		return "", err
+	}
+	for _, p := range pods.Items {
+		if headless.PodReady(p) && p.DeletionTimestamp == nil && p.Spec.Containers[0].Image == image {
+			return p.Name, nil
+		}
+	}
+	name, err := headless.StartProbePod(ctx, headless.ProbePodInput{Client: c.Client, Namespace: namespace, Image: image})
+	if err == nil {
+		fmt.Fprintf(os.Stderr, "lab: the lab's checks ask DNS from a pod of their own, %s (image %s), so they depend on nothing the client image carries\n", name, image)
+	}
+	return name, err
+}
+
+func connect(ctx context.Context, probeImage string) (course.Course, error) {
 	kubeconfig := os.Getenv("KUBECONFIG")
 	if kubeconfig == "" {
 		return course.Course{}, errors.New("KUBECONFIG is not set: run through make lab")
@@ -122,6 +197,9 @@ func connect(ctx context.Context) (course.Course, error) {
 	}
 	c := conn.Course(namespace)
 	if c.Families, err = kube.NodeFamilies(ctx, conn.Client); err != nil {
+		return c, err
+	}
+	if c.AskFrom, err = probePod(ctx, c, probeImage); err != nil {
 		return c, err
 	}
 	from, err := c.ClientFrom(ctx)

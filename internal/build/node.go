@@ -247,6 +247,10 @@ func (p *Plan) WorkloadTargets() []Target {
 	return ts
 }
 
+// HelloTarget is the hello server's image alone: a static binary, no root filesystem, so it
+// builds without root (the online path's make test).
+func (p *Plan) HelloTarget() Target { return loadTarget(workload{p.V.HelloImage, p.HelloImage}) }
+
 // ProbeTarget is the probe image alone (make probe-image): it needs no root filesystem.
 func (p *Plan) ProbeTarget() Target { return loadTarget(workload{p.V.ProbeImage, p.ProbeImage}) }
 

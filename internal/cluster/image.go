@@ -3,12 +3,19 @@ package cluster
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"sigs.k8s.io/kind/pkg/apis/config/defaults"
 )
 
 // PublishedNodeImage is the kindest/node image the kind version in go.mod defaults to.
 const PublishedNodeImage = defaults.Image
+
+// PublishedNodeVersion is the Kubernetes version of PublishedNodeImage (its tag, "v1.37.0").
+func PublishedNodeVersion() string {
+	ref, _, _ := strings.Cut(PublishedNodeImage, "@")
+	return ref[strings.LastIndex(ref, ":")+1:]
+}
 
 // ImageChoice is the node image a cluster is created from, and why, so the log says which of
 // the two worlds (kind's published image, or the one built here) a run is in.

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/headless-e2e/headless-e2e/internal/versions"
 )
 
 func TestChooseNodeImage(t *testing.T) {
@@ -50,5 +52,16 @@ func TestChooseNodeImage(t *testing.T) {
 				t.Fatal("OFFLINE=1 tried to pull")
 			}
 		})
+	}
+}
+
+// Online the cluster is kind's published node image, offline the one built here at
+// KUBERNETES_VERSION: the patch versions may differ (kind publishes what it was released
+// with), the minor must not, or the two paths would test different Kubernetes.
+func TestPublishedNodeImageIsTheMinorVersionBuiltHere(t *testing.T) {
+	got, want := PublishedNodeVersion(), versions.MustLoad().Kubernetes
+	minor := func(v string) string { p := strings.Split(v, "."); return p[0] + "." + p[1] }
+	if !strings.HasPrefix(got, "v1.") || minor(got) != minor(want) {
+		t.Errorf("kind's published node image is %s (%s), KUBERNETES_VERSION %s: bump one of them", got, PublishedNodeImage, want)
 	}
 }

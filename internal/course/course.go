@@ -50,6 +50,9 @@ type Course struct {
 	// publishes (manifests/headless/service.yaml asks PreferDualStack): A records for IPv4,
 	// AAAA for IPv6, an EndpointSlice each.
 	Families []corev1.IPFamily
+	// AskFrom, when set, is the pod DNS is asked from instead of the client (the lab's probe
+	// pod: its checks must not depend on what the client image carries).
+	AskFrom string
 }
 
 // DeployCourseInput is where to deploy the course and with which images.
@@ -129,8 +132,11 @@ func (c Course) ClientPod(ctx context.Context) (string, error) {
 	return "", fmt.Errorf("no Ready client pod (%s) in %s", ClientSelector, c.Namespace)
 }
 
-// ClientFrom is the course's client pod, to ask DNS from.
+// ClientFrom is the pod to ask DNS from: AskFrom when set, else the course's client pod.
 func (c Course) ClientFrom(ctx context.Context) (headless.From, error) {
+	if c.AskFrom != "" {
+		return headless.From{Exec: c.Exec, Namespace: c.Namespace, Pod: c.AskFrom}, nil
+	}
 	pod, err := c.ClientPod(ctx)
 	return headless.From{Exec: c.Exec, Namespace: c.Namespace, Pod: pod}, err
 }

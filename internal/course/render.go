@@ -78,13 +78,3 @@ func RenderManifests(fsys fs.FS, pattern, dir string, images map[string]string) 
 	sort.Strings(made)
 	return made, nil
 }
-
-// AsWritten reports whether images maps every image to itself: the manifests run as written.
-func AsWritten(images map[string]string) bool {
-	for from, to := range images {
-		if from != to {
-			return false
-		}
-	}
-	return true
-}

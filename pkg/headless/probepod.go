@@ -57,7 +57,7 @@ func StartProbePod(ctx context.Context, in ProbePodInput) (string, error) {
 	if _, err := in.Client.CoreV1().Pods(in.Namespace).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
 		return "", fmt.Errorf("creating probe pod %s/%s: %w", in.Namespace, name, err)
 	}
-	_, err := WaitPodsReady(ctx, WaitPodsInput{Client: in.Client, Namespace: in.Namespace, Selector: probeLabel + "=" + name, Count: 1, Timeout: in.Timeout})
+	_, err := WaitPodsReady(ctx, WaitPodsInput{Client: in.Client, Namespace: in.Namespace, Selector: ProbeLabel + "=" + name, Count: 1, Timeout: in.Timeout})
 	if err != nil {
 		return name, fmt.Errorf("probe pod %s (image %s): %w", name, in.Image, err)
 	}
@@ -74,13 +74,14 @@ func DeleteProbePod(ctx context.Context, client kubernetes.Interface, namespace,
 	return nil
 }
 
-const probeLabel = "headless-e2e.io/probe"
+// ProbeLabel is on every pod StartProbePod makes, its value the pod's name.
+const ProbeLabel = "headless-e2e.io/probe"
 
 func probePod(namespace, name, image string) *corev1.Pod {
 	no, yes, nobody := false, true, int64(65534)
 	return &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace, Labels: map[string]string{
-			probeLabel: name, "app.kubernetes.io/created-by": "headless-e2e"}},
+			ProbeLabel: name, "app.kubernetes.io/created-by": "headless-e2e"}},
 		Spec: corev1.PodSpec{
 			AutomountServiceAccountToken: &no,
 			SecurityContext: &corev1.PodSecurityContext{RunAsNonRoot: &yes, RunAsUser: &nobody, RunAsGroup: &nobody,
