@@ -60,7 +60,8 @@ cleanup() {
   local rc=$?
   trap - EXIT INT TERM
   as_user bash -c "cd '$work' && go run ./cmd/cluster down" >/dev/null 2>&1 || true
-  rm -rf "$ARTIFACTS/online-check" && cp -r "$work/_artifacts" "$ARTIFACTS/online-check" 2>/dev/null || true
+  rm -rf "$ARTIFACTS/online-check"
+  cp -r "$work/_artifacts" "$ARTIFACTS/online-check" 2>/dev/null || true
   exit "$rc"
 }
 trap cleanup EXIT
