@@ -49,7 +49,8 @@ id "$user" >/dev/null 2>&1 || useradd --create-home --shell /bin/bash "$user"
 usermod -aG docker "$user"
 install -D -m 0755 -o "$user" bin/kubectl "$home/.local/bin/kubectl"
 rm -rf "$work"
-runuser -u "$user" -- git clone --quiet "$REPO_ROOT" "$work"
+git clone --quiet "$REPO_ROOT" "$work"
+chown -R "$user:" "$work"
 
 as_user() { # as_user CMD...: run CMD in the clone as the user, with a learner's environment
   runuser -u "$user" -- env -i HOME="$home" USER="$user" PATH="$home/.local/bin:$(dirname "$(command -v go)"):/usr/local/bin:/usr/bin:/bin" \
