@@ -79,7 +79,7 @@ func TestClusterIsReady(t *testing.T) {
 			return ctx
 		})
 	}
-	if suite.Cluster() != nil && suite.Settings.Cluster.Offline {
+	if suite.Cluster() != nil && suite.Settings.Cluster.Isolated {
 		b = b.Assess("offline: CoreDNS has no upstream resolver and every node's containerd no registry", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 			g := NewWithT(t)
 			cm, err := suite.Client().CoreV1().ConfigMaps("kube-system").Get(ctx, "coredns", metav1.GetOptions{})

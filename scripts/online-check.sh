@@ -8,6 +8,9 @@
 # `make lab` (non-interactively) and `make test`. Prints the time to the lab's first step and to
 # its cluster, and the whole run's.
 #
+# CLUSTER_ISOLATED=1 gives the cluster no upstream DNS and no registry (as OFFLINE does): the
+# guard drops forwarded traffic, but CoreDNS's upstream and containerd's registry lookups ask
+# the node's resolver, docker's, which relays from the host.
 # What the simulation cannot show: a real pull (kind's node image is pinned by digest, which a
 # tag made here cannot carry, so KIND_NODE_IMAGE names the tag), and the course's real images
 # (what runs under their names is this project's).
@@ -55,7 +58,7 @@ chown -R "$user:" "$work"
 as_user() { # as_user CMD...: run CMD in the clone as the user, with a learner's environment
   runuser -u "$user" -- env -i HOME="$home" USER="$user" PATH="$home/.local/bin:$(dirname "$(command -v go)"):/usr/local/bin:/usr/bin:/bin" \
     GOPROXY="$(go env GOPROXY)" GOSUMDB="$(go env GOSUMDB)" NO_COLOR=1 CI=true \
-    KIND_CLUSTER_NAME=$cluster KIND_NODE_IMAGE="$node_tag" "$@"
+    KIND_CLUSTER_NAME=$cluster KIND_NODE_IMAGE="$node_tag" CLUSTER_ISOLATED=1 "$@"
 }
 cleanup() {
   local rc=$?

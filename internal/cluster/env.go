@@ -17,6 +17,10 @@ type Settings struct {
 	Offline     bool   // OFFLINE (1/true/yes): nothing may contact a registry; the local node image is used
 	NodeImage   string // KIND_NODE_IMAGE: overrides the choice
 	EgressGuard bool   // EGRESS_GUARD (a boolean), default on when OFFLINE is
+	// Isolated (OFFLINE, or CLUSTER_ISOLATED for a run whose guard root raised, as make
+	// online-check's) gives the cluster no upstream DNS and no registry (WithOffline), so
+	// nothing it asks leaves this machine by the node's resolver, which the guard cannot see.
+	Isolated bool
 	// DNSProfile (DNS_PROFILE) is the DNS setup a cluster this project creates gets: kubeadm
 	// (default), cache30 or nodelocal (see package dnsprofile).
 	DNSProfile dnsprofile.Profile
@@ -40,6 +44,9 @@ func SettingsFromEnv() (Settings, error) {
 		return s, err
 	}
 	if s.EgressGuard, err = knobs.BoolOr("EGRESS_GUARD", s.Offline); err != nil {
+		return s, err
+	}
+	if s.Isolated, err = knobs.BoolOr("CLUSTER_ISOLATED", s.Offline); err != nil {
 		return s, err
 	}
 	if s.Family, err = ParseFamily(os.Getenv("IP_FAMILY")); err != nil {
@@ -67,7 +74,7 @@ func (s Settings) Options(repoRoot string, v versions.Versions) []Option {
 			},
 		}),
 	}
-	if s.Offline {
+	if s.Isolated {
 		opts = append(opts, WithOffline())
 	}
 	opts = append(opts, WithDNSProfile(s.DNSProfile), WithIPFamily(s.Family))

@@ -124,7 +124,7 @@ func (s Settings) String() string {
 	return strings.Join([]string{
 		"headless-e2e settings:",
 		"  cluster:      " + target,
-		fmt.Sprintf("  offline:      %v (egress guard %v)", s.Cluster.Offline, s.Cluster.EgressGuard),
+		fmt.Sprintf("  offline:      %v (egress guard %v, cluster isolated %v)", s.Cluster.Offline, s.Cluster.EgressGuard, s.Cluster.Isolated),
 		"  hello image:  " + s.HelloImage,
 		"  client image: " + s.ClientImage,
 		"  resolvers image: " + s.ResolversImage,
