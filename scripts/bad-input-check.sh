@@ -225,6 +225,21 @@ expect fail "$work/14.log" '^error:|^nodes' \
   "kind cluster \"$V4_CLUSTER\" was not created by headless-e2e (its nodes have no label headless-e2e/created-by=headless-e2e)" \
   "kind delete cluster --name $V4_CLUSTER" "nodes of $V4_CLUSTER still there: 3"
 
+# 15. A boolean knob with a value that is none of 1/true/yes, 0/false/no: a typo must not mean
+#     false (here: a cluster made online). Refused before anything is made.
+provoke "15. OFFLINE=ture: go run ./cmd/cluster up (cluster $TAKEN)" "$work/15.log" \
+  env OFFLINE=ture KIND_CLUSTER_NAME=$TAKEN go run ./cmd/cluster up
+echo "containers of $TAKEN: $(docker ps --all --quiet --filter "name=^$TAKEN-" | wc -l)" >>"$work/15.log"
+expect fail "$work/15.log" '^error:|^containers' \
+  'error: OFFLINE="ture" is not a boolean: use 1, true or yes (on), 0, false or no (off)' "containers of $TAKEN: 0"
+
+# 16. HELLO_IMAGE naming an image docker does not have, offline: the lab's preparation refuses
+#     before any cluster, naming it, where the lab's kind load would fail minutes later.
+provoke "16. OFFLINE=1 HELLO_IMAGE=example.invalid/absent:1: go run ./cmd/imagebuilder prepare lab" "$work/16.log" \
+  env OFFLINE=1 HELLO_IMAGE=example.invalid/absent:1 go run ./cmd/imagebuilder prepare lab
+expect fail "$work/16.log" '^imagebuilder:' \
+  "image example.invalid/absent:1 is not in docker, and OFFLINE forbids pulling it" "docker load, docker tag"
+
 echo
 echo "bad-input: $passed passed, $failed failed"
 ((failed == 0))

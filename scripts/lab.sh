@@ -13,6 +13,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$REPO_ROOT"
 PATH=$REPO_ROOT/bin:$PATH # the pinned kind and kubectl (make tools)
 mkdir -p "$ARTIFACTS"
+# What the lab writes (its manifests when the images differ, the Java client's output) goes
+# under ARTIFACTS, shown as a path the learner can type from the checkout.
+artifacts=$(realpath --relative-to=. "$ARTIFACTS")
 
 resolvers=$(flag LAB_RESOLVERS)
 interactive=false
@@ -81,7 +84,7 @@ echo "kind's nodes run their own containerd; kind load copies each image from do
 images=("${lab_images[@]:0:3}")
 if $resolvers; then images+=("${lab_images[3]}"); fi
 show kind load docker-image --name "$cluster_name" "${images[@]}"
-MANIFESTS=$("$REPO_ROOT/bin/lab" manifests headless "$ARTIFACTS/lab-manifests/headless")
+MANIFESTS=$("$REPO_ROOT/bin/lab" manifests headless "$artifacts/lab-manifests/headless")
 
 step "Read the Service: clusterIP None is what makes it headless"
 show cat "$MANIFESTS/service.yaml"
@@ -132,12 +135,11 @@ if $resolvers; then
   step "Start a Java client that looks up hello-kubernetes-0 every second, before the delete"
   echo "Applications do not use nslookup: they ask their C library (glibc, musl), their runtime (Go,"
   echo "the JVM). The resolvers pod carries each of them as a small probe printing one line per lookup."
-  resolvers_manifests=$("$REPO_ROOT/bin/lab" manifests resolvers "$ARTIFACTS/lab-manifests/resolvers")
+  resolvers_manifests=$("$REPO_ROOT/bin/lab" manifests resolvers "$artifacts/lab-manifests/resolvers")
   show kubectl apply -f "$resolvers_manifests/resolvers.yaml"
   FIX="kubectl describe pods -l app=resolvers" show kubectl rollout status deployment/resolvers --timeout=120s
   resolvers_pod=$(kubectl get pod -l app=resolvers -o jsonpath='{.items[0].metadata.name}')
-  # The Java client's output goes to a file under ARTIFACTS, a path the learner can type.
-  jvm_log=$(realpath --relative-to=. "$ARTIFACTS")/lab-jvm.log
+  jvm_log=$artifacts/lab-jvm.log
   jvm=(kubectl exec "$resolvers_pod" -- java -cp /usr/local/lib/resolvers Probe 1000 45000 hello-kubernetes-0.headless-demo)
   printf '%s$ %s > %s &%s\n' "$c_green" "${jvm[*]}" "$jvm_log" "$c_reset"
   "${jvm[@]}" >"$jvm_log" 2>&1 &

@@ -42,10 +42,22 @@ joined() {
   sed "s|^|$(basename "$log" .log): |" "$log"
   return "$rc"
 }
+# live LOG CMD...: like beside, but CMD's lines also show as they come, prefixed with LOG's
+# name: the cluster's creation takes a minute, and says what it is doing meanwhile.
+live() {
+  local log=$1 name
+  name=$(basename "$1" .log)
+  shift
+  (set -o pipefail; "$@" 2>&1 | tee "$log" | sed -u "s|^|$name: |") &
+  background+=("$!")
+}
 unit_then_cluster() {
-  beside "$ARTIFACTS/cluster-up.log" go run ./cmd/cluster up
+  live "$ARTIFACTS/cluster-up.log" go run ./cmd/cluster up
   make --no-print-directory unit
-  joined "$ARTIFACTS/cluster-up.log"
+  local rc=0
+  wait "${background[0]}" || rc=$?
+  background=("${background[@]:1}")
+  return "$rc"
 }
 e2e_beside_lab() {
   beside "$ARTIFACTS/lab-check.log" scripts/lab-check.sh

@@ -34,24 +34,22 @@ func prepare(ctx context.Context, p *build.Plan, r *build.Runner, v versions.Ver
 		if err := streamed(ctx, root, filepath.Join(root, "scripts", "host-deps.sh")); err != nil {
 			return err
 		}
-		targets := []build.Target{p.NodeTarget()}
-		if purpose != "cluster" {
-			targets = append(targets, p.WorkloadTargets()...)
+		if err := p.NodeTarget().Ensure(ctx, r); err != nil {
+			return err
 		}
-		for _, t := range targets {
-			if err := t.Ensure(ctx, r); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	if s.NodeImage == "" && !present(ctx, cluster.PublishedNodeImage) {
+	} else if s.NodeImage == "" && !present(ctx, cluster.PublishedNodeImage) {
 		fmt.Printf("==> pulling kind's published node image %s\n", cluster.PublishedNodeImage)
 		if err := streamed(ctx, root, "docker", "pull", cluster.PublishedNodeImage); err != nil {
 			fmt.Printf("==> could not pull it (%v): the cluster is made from the node image built here, if there is one (OFFLINE=1 make node-image builds it, as root)\n", err)
 		}
 	}
+	// What is built here: offline every workload image (as root), online the static ones.
 	built := map[string]build.Target{v.ProbeImage: p.ProbeTarget(), v.HelloImage: p.HelloTarget()}
+	if s.Offline {
+		for _, t := range p.WorkloadTargets() {
+			built[t.Image] = t
+		}
+	}
 	if purpose == "cluster" {
 		return nil
 	}
@@ -88,6 +86,9 @@ func prepare(ctx context.Context, p *build.Plan, r *build.Runner, v versions.Ver
 		if present(ctx, img) {
 			fmt.Printf("==> %-22s present in docker\n", img)
 			continue
+		}
+		if s.Offline {
+			return fmt.Errorf("image %s is not in docker, and OFFLINE forbids pulling it: load or tag it into docker (docker load, docker tag), or unset the knob that names it", img)
 		}
 		fmt.Printf("==> pulling %s\n", img)
 		if err := streamed(ctx, root, "docker", "pull", img); err != nil {

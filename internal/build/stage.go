@@ -104,7 +104,10 @@ type Runner struct {
 	// Rebuild makes Target.Ensure build even when docker already has the image with the
 	// current inputs key; stages still come from CacheDir.
 	Rebuild bool
-	now     func() time.Time
+	// Heartbeat is how often a stage still running says so, with the last line of its log
+	// (a Kubernetes compile takes minutes, a debootstrap too): 30 s when zero.
+	Heartbeat time.Duration
+	now       func() time.Time
 
 	mu      sync.Mutex
 	cpu     chan struct{}
@@ -208,6 +211,7 @@ func (r *Runner) buildOnce(ctx context.Context, s *Stage) error {
 		return err
 	}
 	defer logf.Close()
+	defer r.progress(s.Name, r.LogPath(s), start)()
 	if err := s.Run(ctx, tmp, logf); err != nil {
 		_ = os.RemoveAll(tmp)
 		return fmt.Errorf("stage %s failed after %s: %w\n%s", s.Name, r.since(start), err, tail(r.LogPath(s), 25))
@@ -221,6 +225,48 @@ func (r *Runner) buildOnce(ctx context.Context, s *Stage) error {
 	}
 	r.printf("%-22s built   %s in %s", s.Name, s.Key(), r.since(start))
 	return nil
+}
+
+// progress prints, every Heartbeat until the returned stop is called, that the stage is still
+// running, for how long, and the last line its log has: a long stage is never silent.
+func (r *Runner) progress(name, logPath string, start time.Time) (stop func()) {
+	every := r.Heartbeat
+	if every == 0 {
+		every = 30 * time.Second
+	}
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				r.printf("%-22s running %s so far; log %s: %s", name, r.since(start).Round(time.Second), logPath, lastLine(logPath))
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
+}
+
+// lastLine is the last non-empty line of a log, cut to 100 characters.
+func lastLine(path string) string {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "(no log yet)"
+	}
+	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+	line := strings.TrimSpace(lines[len(lines)-1])
+	if len(line) > 100 {
+		line = line[:100] + "..."
+	}
+	if line == "" {
+		return "(empty so far)"
+	}
+	return line
 }
 
 func (r *Runner) since(t time.Time) time.Duration {
@@ -260,6 +306,7 @@ func (r *Runner) Do(ctx context.Context, s *Stage, fn func(context.Context, io.W
 	defer logf.Close()
 	start := r.now()
 	r.printf("%-22s docker  %s", s.Name, s.Key())
+	defer r.progress(s.Name, r.LogPath(step), start)()
 	if err := fn(ctx, logf); err != nil {
 		return fmt.Errorf("%s failed after %s: %w\n%s", step.Name, r.since(start), err, tail(r.LogPath(step), 25))
 	}

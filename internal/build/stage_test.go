@@ -7,9 +7,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // graph is a small plan: two leaves, a stage consuming both, and an unrelated leaf.
@@ -126,5 +128,50 @@ func TestHashFilesSeesContentModeAndNames(t *testing.T) {
 	}
 	if _, err := HashFiles(dir, "missing"); err == nil {
 		t.Fatal("hashing a missing path must fail")
+	}
+}
+
+// syncBuffer is a bytes.Buffer the heartbeat goroutine and the test read and write together.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// A long stage is never silent: it says it is still running, with its log's last line, and
+// stops saying so when it ends.
+func TestALongStageSaysItIsStillRunning(t *testing.T) {
+	out := &syncBuffer{}
+	s := &Stage{Name: "kubernetes", Pool: CPU, Run: func(ctx context.Context, dir string, log io.Writer) error {
+		io.WriteString(log, "compiling k8s.io/kubernetes/cmd/kubelet\n")
+		for i := 0; i < 500 && !strings.Contains(out.String(), "running"); i++ {
+			time.Sleep(10 * time.Millisecond) // until the heartbeat spoke, or 5 s
+		}
+		return nil
+	}}
+	r := NewRunner(t.TempDir(), out)
+	r.Heartbeat = 5 * time.Millisecond
+	if err := r.Build(context.Background(), s); err != nil {
+		t.Fatal(err)
+	}
+	got := out.String()
+	if !regexp.MustCompile(`==> kubernetes +running \S+ so far; log \S+kubernetes\S*: compiling k8s.io/kubernetes/cmd/kubelet\n`).MatchString(got) {
+		t.Fatalf("no heartbeat with the log's last line in:\n%s", got)
+	}
+	after := len(out.String())
+	time.Sleep(30 * time.Millisecond)
+	if extra := out.String()[after:]; extra != "" {
+		t.Errorf("the heartbeat went on after the stage ended: %q", extra)
 	}
 }

@@ -4,6 +4,8 @@
 package cluster
 
 import (
+	"archive/tar"
+	"bytes"
 	"cmp"
 	"context"
 	"fmt"
@@ -340,11 +342,30 @@ func (c *Cluster) checkShape() error {
 // kubeadmConfig is the kubeadm configuration kind wrote into a cluster's control-plane node:
 // what the cluster was made with, readable without a Kubernetes client.
 func kubeadmConfig(ctx context.Context, name string) (string, error) {
-	out, err := exec.CommandContext(ctx, "docker", "exec", name+"-control-plane", "cat", "/kind/kubeadm.conf").Output()
+	// Every node holds it; docker cp reads a stopped node too (a run stopped by a second
+	// Ctrl-C while its nodes were being removed), where docker exec cannot.
+	nodes, err := exec.CommandContext(ctx, "docker", "ps", "--all", "--format", "{{.Names}}", "--filter", "label=io.x-k8s.kind.cluster="+name).Output()
 	if err != nil {
-		return "", fmt.Errorf("reading the kubeadm configuration of cluster %q (docker exec %s-control-plane cat /kind/kubeadm.conf): %w", name, name, err)
+		return "", fmt.Errorf("listing the nodes of cluster %q: %w", name, err)
 	}
-	return string(out), nil
+	var errs []string
+	for _, node := range strings.Fields(string(nodes)) {
+		out, err := exec.CommandContext(ctx, "docker", "cp", node+":/kind/kubeadm.conf", "-").Output()
+		if err == nil {
+			var conf []byte
+			tr := tar.NewReader(bytes.NewReader(out))
+			if _, err = tr.Next(); err == nil {
+				if conf, err = io.ReadAll(tr); err == nil {
+					return string(conf), nil
+				}
+			}
+		}
+		errs = append(errs, fmt.Sprintf("%s: %v", node, err))
+	}
+	if len(errs) == 0 {
+		errs = append(errs, "no node container left")
+	}
+	return "", fmt.Errorf("reading the kubeadm configuration of cluster %q (docker cp <node>:/kind/kubeadm.conf): %s", name, strings.Join(errs, "; "))
 }
 
 // checkFamily catches an existing cluster of another IP family than the one asked: its nodes'

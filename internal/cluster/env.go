@@ -1,6 +1,8 @@
 package cluster
 
 import (
+	"bytes"
+	"io"
 	"os"
 	"os/exec"
 	"strings"
@@ -65,10 +67,15 @@ func (s Settings) Options(repoRoot string, v versions.Versions) []Option {
 			Offline:    s.Offline,
 			LocalImage: v.NodeImage(),
 			Present:    func(image string) bool { return exec.Command("docker", "image", "inspect", image).Run() == nil },
+			// docker pull's progress shows as it comes (a node image is hundreds of MB);
+			// its last line names the cause of a failure.
 			Pull: func(image string) error {
-				out, err := exec.Command("docker", "pull", image).CombinedOutput()
-				if err != nil {
-					return &pullError{string(out)}
+				var out bytes.Buffer
+				cmd := exec.Command("docker", "pull", image)
+				cmd.Stdout = io.MultiWriter(os.Stderr, &out)
+				cmd.Stderr = cmd.Stdout
+				if err := cmd.Run(); err != nil {
+					return &pullError{out.String()}
 				}
 				return nil
 			},

@@ -26,7 +26,7 @@ done
 if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  apt-get install -y --no-install-recommends "${missing[@]}"
   step "1. apt: installed ${missing[*]}"
 else
   step "1. apt: all packages present"
@@ -97,13 +97,13 @@ step "6. sysctl: inotify max_user_watches=$(sysctl -n fs.inotify.max_user_watche
 
 # 7. The pinned tools, built as user vagrant so ./bin and the Go caches belong to whoever
 #    runs the lab rather than to root.
-sudo -u "$USER_NAME" -H env "PATH=$GO_ROOT/bin:$PATH" make --no-print-directory -C "$REPO" tools >/dev/null
+sudo -u "$USER_NAME" -H env "PATH=$GO_ROOT/bin:$PATH" make --no-print-directory -C "$REPO" tools
 step "7. tools: $("$REPO/bin/kind" version | cut -d' ' -f1-2), kubectl and gotestsum in $REPO/bin"
 
 # 8. The workload images, built as root because debootstrap and chroot need it. Images are
 #    cached by the hash of their inputs in docker labels, so `make lab` run later as user
 #    vagrant finds them ready and needs no root.
-env "PATH=$GO_ROOT/bin:$PATH" make --no-print-directory -C "$REPO" images >/dev/null
+env "PATH=$GO_ROOT/bin:$PATH" make --no-print-directory -C "$REPO" images
 step "8. images: the hello and client images are in docker"
 
 step "done: vagrant ssh, then make lab"
