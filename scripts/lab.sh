@@ -121,9 +121,11 @@ verdict await >/dev/null
 verdict snapshot "$snapshot"
 
 step "Ask DNS for the Service: it answers every pod's IP, not one virtual IP"
+echo "(Lines \";; Got recursion not available from 10.96.0.10\" around the answer are BIND 9.18's nslookup"
+echo " noting that CoreDNS answers cluster names itself, authoritatively, without the RA flag: it"
+echo " does so on every cluster, with kubeadm's upstream forward or without. The course's transcript"
+echo " shows none: its client had another nslookup. The Name and Address lines are the answer.)"
 show kubectl exec "$client" -- nslookup headless-demo
-echo "(\";; Got recursion not available\" is BIND's nslookup noting that CoreDNS answers cluster names"
-echo " itself, authoritatively, instead of recursing: expected, harmless.)"
 if [[ ${IP_FAMILY:-ipv4} != ipv4 ]]; then
   echo "(nslookup asks for A and AAAA records: on IP_FAMILY=$IP_FAMILY it shows the pods' IPv6 addresses too.)"
 fi

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,10 +19,11 @@ import (
 // one of two paths, OFFLINE the switch:
 //   - offline, as before: the host's Debian packages (root), then the node image and every
 //     workload image built here from Debian packages and Go modules;
-//   - online: nothing built as root. kind's published node image and the images registries
-//     hold (the course's own for the lab) are pulled when missing, with docker's progress;
-//     the images that are static binaries on no base (the probe, and the hello server for the
-//     suite) are built here without root.
+//   - online: kind's published node image and the images registries hold (the course's own,
+//     for the lab) are pulled when missing, with docker's progress; this project's static
+//     images (the probe, the hello server) are built without root. make lab needs no more;
+//     make test also needs this project's Debian-root images (client, resolvers), which no
+//     registry publishes: built when run as root, else it says how to get them.
 func prepare(ctx context.Context, p *build.Plan, r *build.Runner, v versions.Versions, root, purpose string) error {
 	if purpose != "cluster" && purpose != "lab" && purpose != "test" {
 		return fmt.Errorf("prepare %q: want cluster, lab or test", purpose)
@@ -43,12 +45,18 @@ func prepare(ctx context.Context, p *build.Plan, r *build.Runner, v versions.Ver
 			fmt.Printf("==> could not pull it (%v): the cluster is made from the node image built here, if there is one (OFFLINE=1 make node-image builds it, as root)\n", err)
 		}
 	}
-	// What is built here: offline every workload image (as root), online the static ones.
+	// This project's images: the static ones are built on either path, without root; the
+	// Debian roots (the client, the resolvers: debootstrap) offline, and online by root, as no
+	// registry publishes them. Online without root, one docker lacks is an error with the fix.
 	built := map[string]build.Target{v.ProbeImage: p.ProbeTarget(), v.HelloImage: p.HelloTarget()}
-	if s.Offline {
-		for _, t := range p.WorkloadTargets() {
-			built[t.Image] = t
+	roots := map[string]build.Target{}
+	for _, t := range p.WorkloadTargets() {
+		if _, static := built[t.Image]; !static {
+			roots[t.Image] = t
 		}
+	}
+	if s.Offline || os.Geteuid() == 0 {
+		maps.Copy(built, roots)
 	}
 	if purpose == "cluster" {
 		return nil
@@ -87,24 +95,18 @@ func prepare(ctx context.Context, p *build.Plan, r *build.Runner, v versions.Ver
 			fmt.Printf("==> %-22s present in docker\n", img)
 			continue
 		}
+		if _, ok := roots[img]; ok {
+			return fmt.Errorf("image %s is not in docker: it is this project's, a Debian root built with debootstrap, which needs root, and no registry publishes it: run sudo env \"PATH=$PATH\" OFFLINE=1 make images once (then make test as you), or name another image with CLIENT_IMAGE / RESOLVERS_IMAGE", img)
+		}
 		if s.Offline {
 			return fmt.Errorf("image %s is not in docker, and OFFLINE forbids pulling it: load or tag it into docker (docker load, docker tag), or unset the knob that names it", img)
 		}
 		fmt.Printf("==> pulling %s\n", img)
 		if err := streamed(ctx, root, "docker", "pull", img); err != nil {
-			return fmt.Errorf("image %s is not in docker and could not be pulled (%v): %s", img, err, howToGet(v, img))
+			return fmt.Errorf("image %s is not in docker and could not be pulled (%v): check the name, docker login if its registry needs it, or load it into docker (docker load, docker tag)", img, err)
 		}
 	}
 	return nil
-}
-
-// howToGet is the fix for an image no registry gave.
-func howToGet(v versions.Versions, img string) string {
-	switch img {
-	case v.ClientImage, v.ResolversImage:
-		return "it is this project's, built from Debian packages as root: run OFFLINE=1 make images once (sudo), or name another image with CLIENT_IMAGE / RESOLVERS_IMAGE"
-	}
-	return "check the name, docker login if the registry needs it, or load it into docker (docker load, docker tag)"
 }
 
 func present(ctx context.Context, image string) bool {

@@ -79,24 +79,30 @@ func (p *compileProgress) status() (int, string) {
 // line through report every interval until fn returns.
 func withCompileProgress(log io.Writer, report func(string), interval time.Duration, fn func(io.Writer) error) error {
 	p := &compileProgress{log: log}
-	stop := make(chan struct{})
-	done := make(chan struct{})
+	stop := ticking(interval, func() {
+		n, last := p.status()
+		report(fmt.Sprintf("compiled %d packages so far, last %s", n, last))
+	})
+	defer stop()
+	return fn(p)
+}
+
+// ticking calls fn every interval until the returned stop is called; stop waits for a call in
+// progress, so nothing is printed after it returns.
+func ticking(interval time.Duration, fn func()) (stop func()) {
+	quit, finished := make(chan struct{}), make(chan struct{})
 	go func() {
-		defer close(done)
+		defer close(finished)
 		t := time.NewTicker(interval)
 		defer t.Stop()
 		for {
 			select {
-			case <-stop:
+			case <-quit:
 				return
 			case <-t.C:
-				n, last := p.status()
-				report(fmt.Sprintf("compiled %d packages so far, last %s", n, last))
+				fn()
 			}
 		}
 	}()
-	err := fn(p)
-	close(stop)
-	<-done
-	return err
+	return func() { close(quit); <-finished }
 }

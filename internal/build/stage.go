@@ -234,22 +234,9 @@ func (r *Runner) progress(name, logPath string, start time.Time) (stop func()) {
 	if every == 0 {
 		every = 30 * time.Second
 	}
-	done := make(chan struct{})
-	finished := make(chan struct{})
-	go func() {
-		defer close(finished)
-		t := time.NewTicker(every)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				r.printf("%-22s running %s so far; log %s: %s", name, r.since(start).Round(time.Second), logPath, lastLine(logPath))
-			}
-		}
-	}()
-	return func() { close(done); <-finished }
+	return ticking(every, func() {
+		r.printf("%-22s running %s so far; log %s: %s", name, r.since(start).Round(time.Second), logPath, lastLine(logPath))
+	})
 }
 
 // lastLine is the last non-empty line of a log, cut to 100 characters.
