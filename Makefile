@@ -30,7 +30,7 @@ export PATH := $(BIN):$(PATH)
 ##@ The two commands
 
 .PHONY: lab
-lab: tools docker ## Walk the course's headless-Service lab, narrated, on a 3-node kind cluster
+lab: $(BIN)/kind $(BIN)/kubectl docker ## Walk the course's headless-Service lab, narrated, on a 3-node kind cluster
 	go run ./cmd/imagebuilder prepare lab
 	scripts/lab.sh
 

@@ -25,6 +25,7 @@ readonly PODS_CLUSTER=badinput-pods # cases 7, 8: the e2e feature's own cluster
 readonly NOIP6_CLUSTER=badinput-noip6 # case 9: must never be created
 readonly NOIPV6_NETWORK=headless-e2e-noipv6 # case 12: a docker network without IPv6
 readonly V4_CLUSTER=badinput-v4             # case 13: stand-in nodes of an IPv4 cluster
+readonly BOOL_CLUSTER=badinput-bool         # case 15: must never be created
 work=$(mktemp -d)
 chmod 755 "$work" # user nobody runs from here
 
@@ -227,11 +228,11 @@ expect fail "$work/14.log" '^error:|^nodes' \
 
 # 15. A boolean knob with a value that is none of 1/true/yes, 0/false/no: a typo must not mean
 #     false (here: a cluster made online). Refused before anything is made.
-provoke "15. OFFLINE=ture: go run ./cmd/cluster up (cluster $TAKEN)" "$work/15.log" \
-  env OFFLINE=ture KIND_CLUSTER_NAME=$TAKEN go run ./cmd/cluster up
-echo "containers of $TAKEN: $(docker ps --all --quiet --filter "name=^$TAKEN-" | wc -l)" >>"$work/15.log"
+provoke "15. OFFLINE=ture: go run ./cmd/cluster up (cluster $BOOL_CLUSTER)" "$work/15.log" \
+  env OFFLINE=ture KIND_CLUSTER_NAME=$BOOL_CLUSTER go run ./cmd/cluster up
+echo "containers of $BOOL_CLUSTER: $(docker ps --all --quiet --filter "name=^$BOOL_CLUSTER-" | wc -l)" >>"$work/15.log"
 expect fail "$work/15.log" '^error:|^containers' \
-  'error: OFFLINE="ture" is not a boolean: use 1, true or yes (on), 0, false or no (off)' "containers of $TAKEN: 0"
+  'error: OFFLINE="ture" is not a boolean: use 1, true or yes (on), 0, false or no (off)' "containers of $BOOL_CLUSTER: 0"
 
 # 16. HELLO_IMAGE naming an image docker does not have, offline: the lab's preparation refuses
 #     before any cluster, naming it, where the lab's kind load would fail minutes later.
