@@ -131,7 +131,7 @@ phase() {
   echo "exit status $status, ${took}s after the last SIGINT (limit ${limit}s)"
   left=$(leftovers)
   if ((signals > 1)) && [[ -n $left ]]; then
-    echo "left, as a second Ctrl-C means: $(echo "$left" | tr '\n' ' ')-> go run ./cmd/cluster down"
+    echo "left, as a second Ctrl-C means: $(echo "$left" | tr '\n' ' ')(node states: $(docker ps --all --filter "name=^$NAME-" --format '{{.Names}}={{.State}}' | tr '\n' ' ')) -> go run ./cmd/cluster down"
     go run ./cmd/cluster down 2>&1 | sed 's/^/  | /' || bad=1
     left=$(leftovers)
   fi

@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -341,15 +342,24 @@ func (c *Cluster) checkShape() error {
 
 // kubeadmConfig is the kubeadm configuration kind wrote into a cluster's control-plane node:
 // what the cluster was made with, readable without a Kubernetes client.
+// nodeContainers are the names of the cluster's node containers, stopped ones included.
+func nodeContainers(ctx context.Context, name string) ([]string, error) {
+	out, err := exec.CommandContext(ctx, "docker", "ps", "--all", "--format", "{{.Names}}", "--filter", "label=io.x-k8s.kind.cluster="+name).Output()
+	if err != nil {
+		return nil, fmt.Errorf("listing the nodes of cluster %q: %w", name, err)
+	}
+	return strings.Fields(string(out)), nil
+}
+
 func kubeadmConfig(ctx context.Context, name string) (string, error) {
 	// Every node holds it; docker cp reads a stopped node too (a run stopped by a second
 	// Ctrl-C while its nodes were being removed), where docker exec cannot.
-	nodes, err := exec.CommandContext(ctx, "docker", "ps", "--all", "--format", "{{.Names}}", "--filter", "label=io.x-k8s.kind.cluster="+name).Output()
+	nodes, err := nodeContainers(ctx, name)
 	if err != nil {
-		return "", fmt.Errorf("listing the nodes of cluster %q: %w", name, err)
+		return "", err
 	}
 	var errs []string
-	for _, node := range strings.Fields(string(nodes)) {
+	for _, node := range nodes {
 		out, err := exec.CommandContext(ctx, "docker", "cp", node+":/kind/kubeadm.conf", "-").Output()
 		if err == nil {
 			var conf []byte
@@ -359,6 +369,10 @@ func kubeadmConfig(ctx context.Context, name string) (string, error) {
 					return string(conf), nil
 				}
 			}
+		}
+		var exit *exec.ExitError
+		if errors.As(err, &exit) && len(exit.Stderr) > 0 {
+			err = errors.New(LastLine(string(exit.Stderr)))
 		}
 		errs = append(errs, fmt.Sprintf("%s: %v", node, err))
 	}
@@ -458,9 +472,28 @@ func Down(ctx context.Context, opts ...Option) error {
 // someone else made (or one this project made before it labelled its clusters) is theirs.
 func checkCreatedByUs(ctx context.Context, name string) error {
 	refuse := fmt.Sprintf("cluster %q is not deleted: if it is yours to delete, kind delete cluster --name %s", name, name)
-	conf, err := kubeadmConfig(ctx, name)
-	if err != nil {
-		return fmt.Errorf("cannot tell whether headless-e2e created %w; %s", err, refuse)
+	// A deletion already under way (a run stopped by a second Ctrl-C in its teardown) leaves
+	// nodes docker will not copy from while it removes them: wait until the configuration can
+	// be read, or the nodes are gone; then nothing is left to protect, only leftovers (the
+	// private kubeconfig) to remove.
+	var conf string
+	var readErr error
+	err := poll.Retry(ctx, poll.Input{What: fmt.Sprintf("the nodes of cluster %q to be readable or gone", name), Timeout: 30 * time.Second, Interval: time.Second},
+		func(ctx context.Context) (bool, string, error) {
+			if conf, readErr = kubeadmConfig(ctx, name); readErr == nil {
+				return true, "", nil
+			}
+			nodes, err := nodeContainers(ctx, name)
+			if err != nil {
+				return false, "", err
+			}
+			return len(nodes) == 0, fmt.Sprintf("nodes %v, configuration unreadable: %v", nodes, readErr), nil
+		})
+	switch {
+	case err != nil:
+		return fmt.Errorf("cannot tell whether headless-e2e created cluster %q: %w; %s", name, err, refuse)
+	case readErr != nil:
+		return nil // its nodes went while we waited
 	}
 	if !strings.Contains(conf, CreatedByLabel+"="+CreatedBy) {
 		return fmt.Errorf("kind cluster %q was not created by headless-e2e (its nodes have no label %s=%s), so %s", name, CreatedByLabel, CreatedBy, refuse)
