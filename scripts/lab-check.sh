@@ -7,6 +7,8 @@
 # delete, and the verdict on the Java client). DNS output is not parsed here. The transcript
 # goes to ARTIFACTS.
 set -o errexit -o nounset -o pipefail
+# The image knobs as given, read before lib.sh, through which everything else reads them.
+asked_hello=${HELLO_IMAGE:-} asked_client=${CLIENT_IMAGE:-}
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -26,6 +28,13 @@ check() { # check DESCRIPTION CONDITION...
 }
 # shown N COMMAND: the transcript shows the learner COMMAND exactly N times.
 shown() { [[ $(grep -cFx -- "\$ $2" "$log") -eq $1 ]]; }
+
+# The images the lab was to run (HELLO_IMAGE, CLIENT_IMAGE as given, else cmd/lab's defaults)
+# are the ones the learner saw applied.
+mapfile -t want_images < <("$REPO_ROOT/bin/lab" images)
+want_hello=${asked_hello:-${want_images[0]}} want_client=${asked_client:-${want_images[1]}}
+check "the lab ran the hello image it was to run ($want_hello)" grep -qE "^StatefulSet +hello-kubernetes +$want_hello$" "$log"
+check "the lab ran the client image it was to run ($want_client)" grep -qE "^Deployment +client +$want_client$" "$log"
 
 client=$(sed -n 's/^\$ kubectl exec \([^ ]*\) -- nslookup headless-demo$/\1/p' "$log" | head -n 1)
 check "the learner saw nslookup headless-demo" shown 1 "kubectl exec $client -- nslookup headless-demo"

@@ -34,9 +34,16 @@ flag() {
   echo "$out"
 }
 
-# versions.env is the one source of versions, image names and the knobs' defaults.
+# versions.env is the one source of versions, image names and the knobs' defaults. An image
+# knob set in the environment wins over it (HELLO_IMAGE=... make lab), as in the Makefile and
+# the Go commands: sourcing would otherwise overwrite it, exported value and all.
+declare -A from_env=()
+for knob in HELLO_IMAGE CLIENT_IMAGE RESOLVERS_IMAGE PROBE_IMAGE; do
+  if [[ -n ${!knob:-} ]]; then from_env[$knob]=${!knob}; fi
+done
 # shellcheck source=../versions.env
 source "$REPO_ROOT/versions.env"
+for knob in "${!from_env[@]}"; do printf -v "$knob" '%s' "${from_env[$knob]}"; done
 # The knobs' values where a script needs them; the Go commands read the same defaults.
 # shellcheck disable=SC2034 # read by the scripts that source this file
 cluster_name=${KIND_CLUSTER_NAME:-$DEFAULT_CLUSTER_NAME}
