@@ -64,6 +64,8 @@ cleanup() {
   local rc=$?
   trap - EXIT INT TERM
   as_user bash -c "cd '$work' && go run ./cmd/cluster down" >/dev/null 2>&1 || true
+  # The guard root raised comes down as cluster-down lowers it: once no kind cluster is left.
+  EGRESS_GUARD=1 KIND_CLUSTER_NAME=$cluster go run ./cmd/cluster down || rc=1
   rm -rf "$ARTIFACTS/online-check"
   cp -r "$work/_artifacts" "$ARTIFACTS/online-check" 2>/dev/null || true
   exit "$rc"

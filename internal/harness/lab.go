@@ -35,5 +35,5 @@ func LoadLabImages(v versions.Versions) (LabImages, error) {
 // Images maps the images the manifests name to the ones the lab runs, as Settings.Images does
 // for the suite.
 func (l LabImages) Images(v versions.Versions) map[string]string {
-	return map[string]string{v.CourseHelloImage: l.Hello, v.CourseClientImage: l.Client, v.ResolversImage: l.Resolvers}
+	return manifestImages(v, l.Hello, l.Client, l.Resolvers)
 }

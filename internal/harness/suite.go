@@ -10,7 +10,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -28,6 +27,7 @@ import (
 	"github.com/headless-e2e/headless-e2e/internal/kube"
 	"github.com/headless-e2e/headless-e2e/internal/versions"
 	"github.com/headless-e2e/headless-e2e/pkg/headless"
+	"github.com/headless-e2e/headless-e2e/pkg/parallel"
 )
 
 // Settings are the suite's knobs, read once from the environment and printed at start.
@@ -136,7 +136,13 @@ func (s Settings) String() string {
 // Images maps the images the manifests name (the course's own, and the resolvers') to the ones
 // to run (HELLO_IMAGE, CLIENT_IMAGE, RESOLVERS_IMAGE).
 func (s Settings) Images(v versions.Versions) map[string]string {
-	return map[string]string{v.CourseHelloImage: s.HelloImage, v.CourseClientImage: s.ClientImage, v.ResolversImage: s.ResolversImage}
+	return manifestImages(v, s.HelloImage, s.ClientImage, s.ResolversImage)
+}
+
+// manifestImages maps the images the manifests name to hello, client and resolvers: the suite's
+// and the lab's images go into the same manifests.
+func manifestImages(v versions.Versions, hello, client, resolvers string) map[string]string {
+	return map[string]string{v.CourseHelloImage: hello, v.CourseClientImage: client, v.ResolversImage: resolvers}
 }
 
 // workloadImages are the images every run puts on the nodes.
@@ -322,15 +328,10 @@ func (s *Suite) CheckImages(ctx context.Context, cfg *envconf.Config) (context.C
 	start := time.Now()
 	images := s.Settings.workloadImages()
 	errs := make([]error, len(images))
-	var wg sync.WaitGroup
-	for i, img := range images {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = kube.CheckPullable(ctx, kube.PullInput{Client: s.Conn.Client, Namespace: s.Course.Namespace, Image: img, Timeout: 5 * time.Minute})
-		}()
-	}
-	wg.Wait()
+	_ = parallel.Do(len(images), 0, func(i int) error { // each result is judged below
+		errs[i] = kube.CheckPullable(ctx, kube.PullInput{Client: s.Conn.Client, Namespace: s.Course.Namespace, Image: images[i], Timeout: 5 * time.Minute})
+		return errs[i]
+	})
 	s.unpullable = map[string]string{}
 	var course []string
 	for i, img := range images {
